@@ -1,0 +1,109 @@
+"""The Survivor Advisory Council Portal: create_app() built from small register_* helpers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from portal.config import load_config
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(load_config(Path(app.instance_path)))
+    if test_config:
+        app.config.from_mapping(test_config)
+        if "SQLALCHEMY_DATABASE_URI" in test_config and "SQLALCHEMY_ENGINE_OPTIONS" not in test_config:
+            from portal.config import engine_options
+
+            app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+                test_config["SQLALCHEMY_DATABASE_URI"]
+            )
+    if app.config["PORTAL_ENV"] == "production":
+        # gunicorn runs behind one reverse proxy that sets X-Forwarded-For/-Proto.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    register_templating(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from portal.accounts.passwords import PasswordHashing
+    from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from portal.i18n import register_i18n, select_locale
+    from portal.security import register_security
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    _configure_login(app)
+    app.extensions["portal_password_hashing"] = PasswordHashing(**app.config["PORTAL_ARGON2"])
+    register_security(app)
+    register_i18n(app)
+
+
+def _configure_login(app: Flask) -> None:
+    from portal.accounts.models import User
+    from portal.extensions import db, login_manager
+
+    # Anonymous access is handled by portal.security.enforce_access, so no login_view here.
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(session_id: str) -> User | None:
+        user_id, _sep, generation = session_id.partition(":")
+        if not (user_id.isdigit() and generation.isdigit()):
+            return None
+        user = db.session.get(User, int(user_id))
+        if user is None or not user.active or user.session_generation != int(generation):
+            return None
+        return user
+
+
+def register_blueprints(app: Flask) -> None:
+    from portal.accounts import admin_bp
+    from portal.accounts import bp as accounts_bp
+    from portal.core import bp as core_bp
+
+    app.register_blueprint(core_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(admin_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from portal.errors import register_errorhandlers as register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from portal.cli import register_cli
+
+    register_cli(app)
+
+
+def register_templating(app: Flask) -> None:
+    from flask_babel import format_date, format_datetime, format_decimal
+
+    from portal.accounts.models import LOCALES, Role
+
+    app.jinja_env.globals.update(Role=Role, LOCALES=LOCALES)
+    app.jinja_env.filters.update(
+        datetime=lambda value, fmt="medium": format_datetime(value, fmt) if value else "",
+        date=lambda value, fmt="medium": format_date(value, fmt) if value else "",
+        number=format_decimal,
+    )
+
+    @app.context_processor
+    def inject_settings():
+        return {"neutral_url": app.config["PORTAL_QUICK_EXIT_URL"]}

@@ -1,0 +1,7 @@
+"""Core: the home page, the language switcher and the health check that monitoring relies on."""
+
+from flask import Blueprint
+
+bp = Blueprint("core", __name__)
+
+from portal.core import views  # noqa: E402, F401  (routes register on import)

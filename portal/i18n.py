@@ -1,0 +1,30 @@
+"""Language choice: the person's saved choice, else the switcher's, else the browser's, else English."""
+
+from __future__ import annotations
+
+from flask import Flask, request, session
+from flask_babel import get_locale
+from flask_login import current_user
+
+from portal.accounts.models import LOCALES
+
+
+def select_locale() -> str:
+    if current_user and current_user.is_authenticated:
+        return current_user.locale
+    chosen = session.get("locale")
+    if chosen in LOCALES:
+        return chosen
+    return request.accept_languages.best_match(list(LOCALES)) or "en"
+
+
+def register_i18n(app: Flask) -> None:
+    @app.context_processor
+    def inject_locale():
+        locale = str(get_locale() or "en")
+        other = "fr" if locale == "en" else "en"
+        return {
+            "current_locale": locale,
+            "other_locale": other,
+            "other_locale_name": LOCALES[other],
+        }

@@ -1,0 +1,255 @@
+"""Shared fixtures: an app per test on SQLite (always) and PostgreSQL (when configured).
+
+Set PORTAL_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test to run every
+database-backed test on PostgreSQL too; each run works in a database of its own, created from
+that URL and dropped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "a long and unusual test passphrase"
+PG_URL_ENV = "PORTAL_TEST_DATABASE_URL"
+CHEAP_ARGON2 = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+
+
+def pytest_configure(config):
+    _compile_translations()
+
+
+def _compile_translations() -> None:
+    """Compile the catalogs if `make translations` has not (the tests read the .mo files)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po_path in (PROJECT_ROOT / "translations").glob("*/LC_MESSAGES/messages.po"):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as handle:
+            catalog = read_po(handle)
+        with mo_path.open("wb") as handle:
+            write_mo(handle, catalog)
+
+
+def base_test_config(database_url: str, tmp_path: Path) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-" + "x" * 32,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "PORTAL_ARGON2": CHEAP_ARGON2,
+        "PORTAL_UPLOAD_DIR": str(tmp_path / "uploads"),
+        "PORTAL_BASE_URL": "https://portal.example.org",
+        "PORTAL_QUICK_EXIT_URL": "https://neutral.example.com/",
+        "RATELIMIT_STORAGE_URI": "memory://",
+    }
+
+
+def _migrate(database_url: str, tmp_path: Path) -> None:
+    from flask_migrate import upgrade
+
+    from portal import create_app
+
+    app = create_app(base_test_config(database_url, tmp_path))
+    with app.app_context():
+        upgrade()
+        from portal.extensions import db
+
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A SQLite file migrated to head once; each test gets a copy."""
+    directory = tmp_path_factory.mktemp("sqlite-template")
+    path = directory / "template.sqlite3"
+    _migrate(f"sqlite:///{path}", directory)
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory) -> str:
+    """A fresh PostgreSQL database for this run, migrated to head, dropped afterwards."""
+    base = os.environ.get(PG_URL_ENV)
+    if not base:
+        pytest.skip(f"PostgreSQL run skipped: set {PG_URL_ENV} to a postgresql+psycopg:// URL")
+    name = f"portal_test_{uuid.uuid4().hex[:10]}"
+    admin_engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin_engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    _migrate(url, tmp_path_factory.mktemp("pg"))
+    yield url
+    with admin_engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin_engine.dispose()
+
+
+def _truncate_all(app) -> None:
+    from portal.extensions import db
+
+    with app.app_context():
+        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+        db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.session.commit()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        path = tmp_path / "portal.sqlite3"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    return request.getfixturevalue("postgres_url")
+
+
+class PortalClient(FlaskClient):
+    """A test client that fetches a CSRF token for form posts, as a browser would have one."""
+
+    def csrf_token(self) -> str:
+        response = self.get("/login")
+        if response.status_code == 302:
+            response = self.get("/account", follow_redirects=True)
+        match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', response.get_data(as_text=True))
+        assert match, "no CSRF token on the page"
+        return match.group(1)
+
+    def post_form(self, url: str, data: dict | None = None, **kwargs):
+        data = dict(data or {})
+        data.setdefault("csrf_token", self.csrf_token())
+        return self.post(url, data=data, **kwargs)
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    from portal import create_app
+    from portal.extensions import db, limiter
+
+    app = create_app(base_test_config(database_url, tmp_path))
+    app.test_client_class = PortalClient
+    if database_url.startswith("postgresql"):
+        _truncate_all(app)
+    limiter.reset()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app) -> PortalClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_user(app):
+    """Create an account; returns its id (objects do not outlive the app context)."""
+    from portal.accounts import services
+    from portal.accounts.models import Role
+    from portal.extensions import db
+
+    counter = iter(range(1, 10_000))
+
+    def make(role: str = "consultant", *, email: str | None = None, display_name: str | None = None,
+             password: str | None = PASSWORD, active: bool = True, legal_name: str | None = None,
+             locale: str = "en") -> int:
+        n = next(counter)
+        with app.app_context():
+            user = services.create_user(
+                email=email or f"{role}{n}@example.org",
+                display_name=display_name or f"{role.title()} {n}",
+                role=Role(role),
+                locale=locale,
+                legal_name=legal_name,
+                password=password,
+            )
+            user.active = active
+            db.session.commit()
+            return user.id
+
+    return make
+
+
+@pytest.fixture
+def admin(make_user) -> int:
+    return make_user("admin", email="admin@example.org", display_name="Morgan", legal_name="Morgan Ellis")
+
+
+@pytest.fixture
+def editor(make_user) -> int:
+    return make_user("editor", email="editor@example.org", display_name="Camille")
+
+
+@pytest.fixture
+def consultant(make_user) -> int:
+    return make_user("consultant", email="consultant@example.org", display_name="Amara",
+                     legal_name="Amara Okafor")
+
+
+@pytest.fixture
+def consultant2(make_user) -> int:
+    return make_user("consultant", email="consultant2@example.org", display_name="River",
+                     legal_name="Sophie Tremblay")
+
+
+@pytest.fixture
+def deactivated(make_user) -> int:
+    return make_user("consultant", email="gone@example.org", display_name="Former", active=False)
+
+
+class AuthActions:
+    def __init__(self, client: PortalClient, app) -> None:
+        self._client = client
+        self._app = app
+
+    def login(self, email: str, password: str = PASSWORD, **kwargs):
+        return self._client.post_form("/login", {"email": email, "password": password}, **kwargs)
+
+    def login_as(self, user_id: int):
+        from portal.accounts.models import User
+        from portal.extensions import db
+
+        with self._app.app_context():
+            email = db.session.get(User, user_id).email
+        response = self.login(email)
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return response
+
+    def logout(self):
+        return self._client.post_form("/logout")
+
+
+@pytest.fixture
+def auth(client, app) -> AuthActions:
+    return AuthActions(client, app)
+
+
+@pytest.fixture
+def get_user(app):
+    """Read an account fresh from the database."""
+    from portal.accounts.models import User
+    from portal.extensions import db
+
+    def read(user_id: int) -> User:
+        with app.app_context():
+            user = db.session.get(User, user_id)
+            db.session.expunge(user)
+            return user
+
+    return read
