@@ -11,7 +11,7 @@ import time
 import unicodedata
 from collections.abc import Callable
 from functools import wraps
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from flask import Flask, current_app, flash, redirect, render_template, request, session, url_for
@@ -19,7 +19,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from werkzeug.exceptions import Forbidden
 
-from portal.accounts.models import Role
+if TYPE_CHECKING:
+    from portal.accounts.models import Role
 
 F = TypeVar("F", bound=Callable)
 

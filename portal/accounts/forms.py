@@ -8,6 +8,7 @@ from wtforms import (
     EmailField,
     PasswordField,
     RadioField,
+    SelectChoice,
     SelectField,
     StringField,
     SubmitField,
@@ -18,12 +19,12 @@ from portal.accounts.models import LOCALES, ROLE_TITLES, Role
 from portal.accounts.passwords import MAX_LENGTH
 
 
-def _locale_choices():
-    return list(LOCALES.items())
+def _locale_choices() -> list[SelectChoice]:
+    return [SelectChoice(code, name, render_kw={"lang": code}) for code, name in LOCALES.items()]
 
 
-def _role_choices():
-    return [(role.value, ROLE_TITLES[role]) for role in Role]
+def _role_choices() -> list[SelectChoice]:
+    return [SelectChoice(role.value, ROLE_TITLES[role]) for role in Role]
 
 
 class NewPasswordPolicy:
@@ -221,15 +222,17 @@ class AccountFilterForm(FlaskForm):
         validators=[Optional(), Length(max=100, message=_l("Please search with fewer words."))],
     )
     role = SelectField(
-        _l("Role"), choices=[("", _l("All roles")), *_role_choices()], validators=[Optional()]
+        _l("Role"),
+        choices=[SelectChoice("", _l("All roles")), *_role_choices()],
+        validators=[Optional()],
     )
     status = SelectField(
         _l("Status"),
         choices=[
-            ("", _l("All")),
-            ("active", _l("Active")),
-            ("pending", _l("Invitation pending")),
-            ("deactivated", _l("Deactivated")),
+            SelectChoice("", _l("All")),
+            SelectChoice("active", _l("Active")),
+            SelectChoice("pending", _l("Invitation pending")),
+            SelectChoice("deactivated", _l("Deactivated")),
         ],
         validators=[Optional()],
     )

@@ -1,0 +1,195 @@
+"""Z1 and Z2: every route × method × principal has a declared outcome, and it holds.
+
+A new route fails this test until someone decides, here, who may use it. A denied request must
+leave the database exactly as it was.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+from sqlalchemy import select
+
+from portal.extensions import db
+
+PRINCIPALS = ("anonymous", "consultant", "editor", "admin", "deactivated")
+
+# Outcomes: "ok" reaches the view; "login" is sent to sign in (302 to /login, or 401 with the
+# sign-in form for a POST); "forbidden" is a 403.
+PUBLIC = dict.fromkeys(PRINCIPALS, "ok")
+SIGNED_IN = {
+    "anonymous": "login",
+    "consultant": "ok",
+    "editor": "ok",
+    "admin": "ok",
+    "deactivated": "login",
+}
+ADMIN_ONLY = {**SIGNED_IN, "consultant": "forbidden", "editor": "forbidden"}
+
+MATRIX: dict[tuple[str, str], dict[str, str]] = {
+    ("static", "GET"): PUBLIC,
+    ("core.healthz", "GET"): PUBLIC,
+    ("core.set_language", "POST"): PUBLIC,
+    ("core.home", "GET"): SIGNED_IN,
+    ("accounts.login", "GET"): PUBLIC,
+    ("accounts.login", "POST"): PUBLIC,
+    ("accounts.logout", "POST"): PUBLIC,
+    ("accounts.second_factor_challenge", "GET"): PUBLIC,
+    ("accounts.second_factor_challenge", "POST"): PUBLIC,
+    ("accounts.accept_invitation", "GET"): PUBLIC,
+    ("accounts.accept_invitation", "POST"): PUBLIC,
+    ("accounts.reset_password", "GET"): PUBLIC,
+    ("accounts.reset_password", "POST"): PUBLIC,
+    ("accounts.forgot_password", "GET"): PUBLIC,
+    ("accounts.forgot_password", "POST"): PUBLIC,
+    ("accounts.account", "GET"): SIGNED_IN,
+    ("accounts.account", "POST"): SIGNED_IN,
+    ("accounts.change_password", "GET"): SIGNED_IN,
+    ("accounts.change_password", "POST"): SIGNED_IN,
+    ("accounts.second_factor", "GET"): SIGNED_IN,
+    ("accounts.second_factor_start", "POST"): SIGNED_IN,
+    ("accounts.second_factor_confirm", "POST"): SIGNED_IN,
+    ("accounts.second_factor_disable", "POST"): SIGNED_IN,
+    ("accounts.recovery_codes", "POST"): SIGNED_IN,
+    ("admin.accounts", "GET"): ADMIN_ONLY,
+    ("admin.invite", "GET"): ADMIN_ONLY,
+    ("admin.invite", "POST"): ADMIN_ONLY,
+    ("admin.account", "GET"): ADMIN_ONLY,
+    ("admin.change_role", "POST"): ADMIN_ONLY,
+    ("admin.update_details", "POST"): ADMIN_ONLY,
+    ("admin.deactivate", "POST"): ADMIN_ONLY,
+    ("admin.reactivate", "POST"): ADMIN_ONLY,
+    ("admin.end_sessions", "POST"): ADMIN_ONLY,
+    ("admin.reset_link", "POST"): ADMIN_ONLY,
+    ("admin.resend_invitation", "POST"): ADMIN_ONLY,
+}
+
+SAMPLE_ARGS = {"filename": "css/portal.css", "token": "not-a-real-token"}
+
+
+def declared_routes(app) -> set[tuple[str, str]]:
+    routes = set()
+    for rule in app.url_map.iter_rules():
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            routes.add((rule.endpoint, method))
+    return routes
+
+
+def test_every_route_is_classified(app):
+    routes = declared_routes(app)
+    unclassified = sorted(routes - MATRIX.keys())
+    stale = sorted(MATRIX.keys() - routes)
+    assert not unclassified, f"routes nobody classified in MATRIX: {unclassified}"
+    assert not stale, f"MATRIX lists routes that no longer exist: {stale}"
+
+
+def database_fingerprint(app) -> list:
+    with app.app_context():
+        rows = []
+        for table in db.metadata.sorted_tables:
+            rows.append(
+                (table.name, [tuple(r) for r in db.session.execute(select(table).order_by(*table.primary_key.columns))])
+            )
+        db.session.rollback()
+        return rows
+
+
+def _url(app, endpoint: str, target_user: int) -> str:
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+    args = {name: SAMPLE_ARGS.get(name, target_user) for name in rule.arguments}
+    with app.test_request_context():
+        from flask import url_for
+
+        return url_for(endpoint, **args)
+
+
+def _outcome(response, view_ran: bool) -> str:
+    assert response.status_code < 500, response.status_code
+    if response.status_code == 403:
+        return "forbidden"
+    if view_ran:
+        return "ok"
+    sent_to_login = response.status_code == 401 or (
+        response.status_code in (302, 303) and response.location.split("?")[0].endswith("/login")
+    )
+    return "login" if sent_to_login else f"unexpected {response.status_code}"
+
+
+def record_view_calls(app) -> list[str]:
+    """Wrap every view so the test knows whether a request reached it."""
+    calls: list[str] = []
+    for endpoint, view in list(app.view_functions.items()):
+
+        def recorder(*args, _view=view, _endpoint=endpoint, **kwargs):
+            calls.append(_endpoint)
+            return _view(*args, **kwargs)
+
+        functools.update_wrapper(recorder, view)  # keeps the portal_public/portal_roles marks
+        app.view_functions[endpoint] = recorder
+    return calls
+
+
+@pytest.fixture
+def principals(app, make_user, auth):
+    ids = {
+        "consultant": make_user("consultant", email="c@example.org"),
+        "editor": make_user("editor", email="e@example.org"),
+        "admin": make_user("admin", email="a@example.org"),
+        "deactivated": make_user("consultant", email="d@example.org"),
+        # The object admin routes act on: someone else's account.
+        "target": make_user("consultant", email="target@example.org"),
+    }
+    return ids
+
+
+def _client_for(app, principal: str, ids: dict):
+    from portal.accounts.models import User
+    from tests.conftest import AuthActions
+
+    from portal.extensions import limiter
+
+    limiter.reset()  # hundreds of sign-ins from one address would trip the throttle
+    client = app.test_client()
+    if principal == "anonymous":
+        return client
+    user_id = ids[principal]
+    AuthActions(client, app).login_as(user_id)
+    if principal == "deactivated":
+        # Deactivated behind the session's back: the stored session must stop working anyway.
+        with app.app_context():
+            db.session.get(User, user_id).active = False
+            db.session.commit()
+    return client
+
+
+def test_role_matrix(app, principals):
+    calls = record_view_calls(app)
+    failures = []
+    for (endpoint, method), expected_by_principal in sorted(MATRIX.items()):
+        url = _url(app, endpoint, principals["target"])
+        for principal in PRINCIPALS:
+            expected = expected_by_principal[principal]
+            client = _client_for(app, principal, principals)
+            before = database_fingerprint(app) if expected != "ok" else None
+            if method == "POST":
+                token = client.csrf_token()
+            calls.clear()
+            if method == "GET":
+                response = client.get(url)
+            else:
+                response = client.post(url, data={"csrf_token": token})
+            actual = _outcome(response, view_ran=endpoint in calls)
+            response.close()
+            if actual != expected:
+                failures.append(f"{method} {url} as {principal}: expected {expected}, got "
+                                f"{actual} ({response.status_code})")
+            elif before is not None and database_fingerprint(app) != before:
+                failures.append(f"{method} {url} as {principal}: denied, but the database changed")
+            if principal == "deactivated":
+                from portal.accounts.models import User
+
+                with app.app_context():
+                    db.session.get(User, principals["deactivated"]).active = True
+                    db.session.commit()
+    assert not failures, "\n".join(failures)
