@@ -16,7 +16,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(load_config(Path(app.instance_path)))
     if test_config:
         app.config.from_mapping(test_config)
-        if "SQLALCHEMY_DATABASE_URI" in test_config and "SQLALCHEMY_ENGINE_OPTIONS" not in test_config:
+        if (
+            "SQLALCHEMY_DATABASE_URI" in test_config
+            and "SQLALCHEMY_ENGINE_OPTIONS" not in test_config
+        ):
             from portal.config import engine_options
 
             app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 
 from portal.accounts import services as account_services
@@ -12,7 +12,7 @@ from portal.accounts.models import LOCALES, Role, User
 from portal.errors import DomainError
 from portal.extensions import db
 
-DEMO_PASSWORD = "demo-portal-password"
+DEMO_PASSWORD = "demo-portal-password"  # noqa: S105  (documented demo password, refused in production)
 
 # Realistic demo people; consultants appear under pseudonyms, as they would in real use.
 DEMO_ACCOUNTS = [
@@ -87,10 +87,9 @@ def create_user(email, role, display_name, legal_name, locale, password):
 
 
 @click.command("seed-demo")
+@with_appcontext
 @click.option("--password", default=DEMO_PASSWORD, show_default=True, help="Demo password.")
-@click.option(
-    "--if-empty", is_flag=True, help="Do nothing when the database already has accounts."
-)
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has accounts.")
 def seed_demo(password, if_empty):
     """Load demo accounts (refused under PORTAL_ENV=production)."""
     if current_app.config["PORTAL_ENV"] == "production":

@@ -43,7 +43,9 @@ def _roles(raw: str) -> frozenset[str]:
     roles = frozenset(part.strip() for part in raw.split(",") if part.strip())
     unknown = roles - set(ROLE_NAMES)
     if unknown:
-        raise ConfigError(f"PORTAL_SECOND_FACTOR_ROLES has unknown roles: {', '.join(sorted(unknown))}")
+        raise ConfigError(
+            f"PORTAL_SECOND_FACTOR_ROLES has unknown roles: {', '.join(sorted(unknown))}"
+        )
     return roles
 
 
@@ -78,7 +80,9 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict:
     env = dict(os.environ if env is None else env)
     portal_env = env.get("PORTAL_ENV", "development").strip() or "development"
     if portal_env not in ENVIRONMENTS:
-        raise ConfigError(f"PORTAL_ENV must be one of {', '.join(ENVIRONMENTS)}, not {portal_env!r}")
+        raise ConfigError(
+            f"PORTAL_ENV must be one of {', '.join(ENVIRONMENTS)}, not {portal_env!r}"
+        )
     production = portal_env == "production"
 
     secret_key = env.get("SECRET_KEY", "").strip()
@@ -150,8 +154,7 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict:
         "PORTAL_MAIL_USERNAME": env.get("PORTAL_MAIL_USERNAME", ""),
         "PORTAL_MAIL_PASSWORD": env.get("PORTAL_MAIL_PASSWORD", ""),
         "PORTAL_MAIL_STARTTLS": _bool(env.get("PORTAL_MAIL_STARTTLS"), default=True),
-        "PORTAL_MAIL_SENDER": env.get("PORTAL_MAIL_SENDER", "").strip()
-        or "portal@localhost",
+        "PORTAL_MAIL_SENDER": env.get("PORTAL_MAIL_SENDER", "").strip() or "portal@localhost",
         # Safety (trauma-informed.md): where the quick-exit control goes.
         "PORTAL_QUICK_EXIT_URL": env.get("PORTAL_QUICK_EXIT_URL", "").strip()
         or "https://www.weather.gov/",

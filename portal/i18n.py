@@ -1,15 +1,17 @@
-"""Language choice: the person's saved choice, else the switcher's, else the browser's, else English."""
+"""Language choice: saved choice, else the switcher's, else the browser's, else English."""
 
 from __future__ import annotations
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
 from portal.accounts.models import LOCALES
 
 
-def select_locale() -> str:
+def select_locale() -> str | None:
+    if not has_request_context():
+        return None  # CLI and background work: the default locale
     if current_user and current_user.is_authenticated:
         return current_user.locale
     chosen = session.get("locale")

@@ -31,7 +31,9 @@ def send_mail(to: str, subject: str, body: str) -> bool:
     message["Subject"] = subject
     message.set_content(body)
     try:
-        with smtplib.SMTP(config["PORTAL_MAIL_SERVER"], config["PORTAL_MAIL_PORT"], timeout=15) as smtp:
+        with smtplib.SMTP(
+            config["PORTAL_MAIL_SERVER"], config["PORTAL_MAIL_PORT"], timeout=15
+        ) as smtp:
             if config["PORTAL_MAIL_STARTTLS"]:
                 smtp.starttls()
             if config["PORTAL_MAIL_USERNAME"]:

@@ -209,7 +209,9 @@ def enforce_access():
         if request.method == "POST" and request.form:
             return preserved_form_response(reason="expired" if expired else "signin")
         if expired:
-            flash(_("For your safety, you were signed out after a period without activity."), "info")
+            flash(
+                _("For your safety, you were signed out after a period without activity."), "info"
+            )
         else:
             flash(_("Please sign in to continue."), "info")
         target = request.full_path.rstrip("?") if request.method == "GET" else None

@@ -166,9 +166,16 @@ def make_user(app):
 
     counter = iter(range(1, 10_000))
 
-    def make(role: str = "consultant", *, email: str | None = None, display_name: str | None = None,
-             password: str | None = PASSWORD, active: bool = True, legal_name: str | None = None,
-             locale: str = "en") -> int:
+    def make(
+        role: str = "consultant",
+        *,
+        email: str | None = None,
+        display_name: str | None = None,
+        password: str | None = PASSWORD,
+        active: bool = True,
+        legal_name: str | None = None,
+        locale: str = "en",
+    ) -> int:
         n = next(counter)
         with app.app_context():
             user = services.create_user(
@@ -188,7 +195,9 @@ def make_user(app):
 
 @pytest.fixture
 def admin(make_user) -> int:
-    return make_user("admin", email="admin@example.org", display_name="Morgan", legal_name="Morgan Ellis")
+    return make_user(
+        "admin", email="admin@example.org", display_name="Morgan", legal_name="Morgan Ellis"
+    )
 
 
 @pytest.fixture
@@ -198,14 +207,22 @@ def editor(make_user) -> int:
 
 @pytest.fixture
 def consultant(make_user) -> int:
-    return make_user("consultant", email="consultant@example.org", display_name="Amara",
-                     legal_name="Amara Okafor")
+    return make_user(
+        "consultant",
+        email="consultant@example.org",
+        display_name="Amara",
+        legal_name="Amara Okafor",
+    )
 
 
 @pytest.fixture
 def consultant2(make_user) -> int:
-    return make_user("consultant", email="consultant2@example.org", display_name="River",
-                     legal_name="Sophie Tremblay")
+    return make_user(
+        "consultant",
+        email="consultant2@example.org",
+        display_name="River",
+        legal_name="Sophie Tremblay",
+    )
 
 
 @pytest.fixture
@@ -253,3 +270,14 @@ def get_user(app):
             return user
 
     return read
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line per reason for skipped tests, instead of one line per test."""
+    reasons: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        reasons[reason] = reasons.get(reason, 0) + 1
+    for reason, count in sorted(reasons.items()):
+        terminalreporter.write_line(f"SKIPPED {count} tests: {reason}")

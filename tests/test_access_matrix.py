@@ -1,4 +1,4 @@
-"""Z1 and Z2: every route × method × principal has a declared outcome, and it holds.
+"""Z1 and Z2: every route x method x principal has a declared outcome, and it holds.
 
 A new route fails this test until someone decides, here, who may use it. A denied request must
 leave the database exactly as it was.
@@ -89,7 +89,15 @@ def database_fingerprint(app) -> list:
         rows = []
         for table in db.metadata.sorted_tables:
             rows.append(
-                (table.name, [tuple(r) for r in db.session.execute(select(table).order_by(*table.primary_key.columns))])
+                (
+                    table.name,
+                    [
+                        tuple(r)
+                        for r in db.session.execute(
+                            select(table).order_by(*table.primary_key.columns)
+                        )
+                    ],
+                )
             )
         db.session.rollback()
         return rows
@@ -145,9 +153,8 @@ def principals(app, make_user, auth):
 
 def _client_for(app, principal: str, ids: dict):
     from portal.accounts.models import User
-    from tests.conftest import AuthActions
-
     from portal.extensions import limiter
+    from tests.conftest import AuthActions
 
     limiter.reset()  # hundreds of sign-ins from one address would trip the throttle
     client = app.test_client()
@@ -182,8 +189,10 @@ def test_role_matrix(app, principals):
             actual = _outcome(response, view_ran=endpoint in calls)
             response.close()
             if actual != expected:
-                failures.append(f"{method} {url} as {principal}: expected {expected}, got "
-                                f"{actual} ({response.status_code})")
+                failures.append(
+                    f"{method} {url} as {principal}: expected {expected}, got "
+                    f"{actual} ({response.status_code})"
+                )
             elif before is not None and database_fingerprint(app) != before:
                 failures.append(f"{method} {url} as {principal}: denied, but the database changed")
             if principal == "deactivated":

@@ -49,16 +49,19 @@ def test_development_defaults(tmp_path):
 
 
 def test_settings_are_read_from_the_environment(tmp_path):
-    config = load_config(tmp_path, {
-        "DATABASE_URL": "postgresql+psycopg://u@h/db",
-        "PORTAL_SESSION_IDLE_MINUTES": "10",
-        "PORTAL_SESSION_MAX_HOURS": "4",
-        "PORTAL_MAX_UPLOAD_MB": "5",
-        "PORTAL_SECOND_FACTOR_ROLES": "admin",
-        "PORTAL_RATELIMIT_STORAGE_URL": "redis://127.0.0.1:6379/0",
-        "PORTAL_MAIL_SERVER": "smtp.example.org",
-        "PORTAL_QUICK_EXIT_URL": "https://www.example.com/",
-    })
+    config = load_config(
+        tmp_path,
+        {
+            "DATABASE_URL": "postgresql+psycopg://u@h/db",
+            "PORTAL_SESSION_IDLE_MINUTES": "10",
+            "PORTAL_SESSION_MAX_HOURS": "4",
+            "PORTAL_MAX_UPLOAD_MB": "5",
+            "PORTAL_SECOND_FACTOR_ROLES": "admin",
+            "PORTAL_RATELIMIT_STORAGE_URL": "redis://127.0.0.1:6379/0",
+            "PORTAL_MAIL_SERVER": "smtp.example.org",
+            "PORTAL_QUICK_EXIT_URL": "https://www.example.com/",
+        },
+    )
     assert config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
     assert "statement_timeout" in config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"]["options"]
     assert config["PORTAL_SESSION_IDLE_MINUTES"] == 10
@@ -72,8 +75,11 @@ def test_settings_are_read_from_the_environment(tmp_path):
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("PORTAL_ENV", "staging"), ("PORTAL_SESSION_IDLE_MINUTES", "ten"),
-     ("PORTAL_SECOND_FACTOR_ROLES", "admin,root")],
+    [
+        ("PORTAL_ENV", "staging"),
+        ("PORTAL_SESSION_IDLE_MINUTES", "ten"),
+        ("PORTAL_SECOND_FACTOR_ROLES", "admin,root"),
+    ],
 )
 def test_bad_settings_are_refused_with_a_clear_message(tmp_path, name, value):
     with pytest.raises(ConfigError, match=name):
@@ -85,7 +91,8 @@ def test_production_app_sends_hsts(tmp_path, monkeypatch):
 
     for key, value in PRODUCTION.items():
         monkeypatch.setenv(key, value)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.sqlite3'}",
-                      "TESTING": True})
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.sqlite3'}", "TESTING": True}
+    )
     response = app.test_client().get("/healthz", base_url="https://portal.example.org")
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")

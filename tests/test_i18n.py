@@ -1,4 +1,4 @@
-"""The French catalog is complete, covers every string in the code, and the locale follows the person."""
+"""The French catalog is complete and covers the code; the locale follows the person."""
 
 from __future__ import annotations
 
@@ -11,8 +11,14 @@ from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parent.parent
 FR_PO = ROOT / "translations" / "fr" / "LC_MESSAGES" / "messages.po"
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2),
-            "lazy_gettext": None, "_l": None}
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "pgettext": ((1, "c"), 2),
+    "lazy_gettext": None,
+    "_l": None,
+}
 PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]|%[sd]")
 
 
@@ -22,8 +28,11 @@ def _catalog():
 
 
 def _code_messages() -> set[str]:
-    method_map = [("portal/**.py", "python"), ("portal/templates/**.html", "jinja2"),
-                  ("portal/templates/**.txt", "jinja2")]
+    method_map = [
+        ("portal/**.py", "python"),
+        ("portal/templates/**.html", "jinja2"),
+        ("portal/templates/**.txt", "jinja2"),
+    ]
     found = set()
     for _filename, _lineno, message, _comments, _context in extract_from_dir(
         str(ROOT), method_map, keywords={**KEYWORDS}
@@ -60,7 +69,9 @@ def test_french_keeps_every_placeholder():
         strings = message.string if isinstance(message.string, tuple) else (message.string,)
         expected = set(PLACEHOLDER.findall(ids[-1]))
         for string in strings:
-            assert set(PLACEHOLDER.findall(string)) <= expected | set(PLACEHOLDER.findall(ids[0])), message.id
+            assert set(PLACEHOLDER.findall(string)) <= expected | set(
+                PLACEHOLDER.findall(ids[0])
+            ), message.id
 
 
 @pytest.mark.parametrize(

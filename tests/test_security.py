@@ -1,4 +1,4 @@
-"""Headers on every response, safe redirects, CSRF, size limits (security.md B1–B3, I4, D2)."""
+"""Headers on every response, safe redirects, CSRF, size limits (security.md B1-B3, I4, D2)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,34 @@ import pytest
 from portal.security import is_safe_next, public
 
 BAD_NEXT = [
-    "//evil.example", "///evil.example", "/\\evil.example", "\\\\evil.example", "/\\/evil.example",
-    "https://evil.example", "http:evil.example", "javascript:alert(1)", "JaVaScRiPt:alert(1)",
-    "data:text/html,<script>alert(1)</script>", "%2F%2Fevil.example", "/%2F/evil.example",
-    "/%5Cevil.example", "%5C%5Cevil.example", "/%09/evil.example", "/\t/evil.example",
-    "/\n/evil.example", "/\r\n/evil.example", "\x00/home", "/%00", " //evil.example",
-    "evil.example", "./evil", "https:/evil.example", "//evil.example/%2F..", "/%252F%252Fevil.example",
-    "/\u3000/evil.example", "/\u200b/evil.example",
+    "//evil.example",
+    "///evil.example",
+    "/\\evil.example",
+    "\\\\evil.example",
+    "/\\/evil.example",
+    "https://evil.example",
+    "http:evil.example",
+    "javascript:alert(1)",
+    "JaVaScRiPt:alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "%2F%2Fevil.example",
+    "/%2F/evil.example",
+    "/%5Cevil.example",
+    "%5C%5Cevil.example",
+    "/%09/evil.example",
+    "/\t/evil.example",
+    "/\n/evil.example",
+    "/\r\n/evil.example",
+    "\x00/home",
+    "/%00",
+    " //evil.example",
+    "evil.example",
+    "./evil",
+    "https:/evil.example",
+    "//evil.example/%2F..",
+    "/%252F%252Fevil.example",
+    "/\u3000/evil.example",
+    "/\u200b/evil.example",
 ]
 GOOD_NEXT = ["/", "/account", "/admin/accounts?role=editor&q=amara", "/account#section"]
 
@@ -31,7 +52,8 @@ def test_same_site_paths_are_allowed(target):
 @pytest.mark.parametrize("target", BAD_NEXT[:12])
 def test_sign_in_never_follows_an_unsafe_next(client, consultant, target):
     response = client.post_form(
-        "/login", {"email": "consultant@example.org", "password": "a long and unusual test passphrase"},
+        "/login",
+        {"email": "consultant@example.org", "password": "a long and unusual test passphrase"},
         query_string={"next": target},
     )
     assert response.status_code == 302
@@ -40,8 +62,12 @@ def test_sign_in_never_follows_an_unsafe_next(client, consultant, target):
 
 def assert_security_headers(response, *, static=False):
     csp = response.headers["Content-Security-Policy"]
-    for directive in ("script-src 'self'", "object-src 'none'", "base-uri 'none'",
-                      "frame-ancestors 'none'"):
+    for directive in (
+        "script-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+    ):
         assert directive in csp
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
     assert response.headers["X-Content-Type-Options"] == "nosniff"
@@ -75,7 +101,12 @@ def test_headers_on_pages_errors_and_static_files(crashing_app, client, auth, co
     assert_security_headers(static, static=True)
     static.close()
     assert {name: r.status_code for name, r in cases.items()} == {
-        "login page": 200, "404": 404, "405": 405, "413": 413, "500": 500, "health": 200,
+        "login page": 200,
+        "404": 404,
+        "405": 405,
+        "413": 413,
+        "500": 500,
+        "health": 200,
     }
     for response in cases.values():
         assert_security_headers(response)
@@ -94,9 +125,12 @@ def test_error_pages_are_friendly_and_reveal_nothing(crashing_app, client):
 
 def test_too_many_requests_page_is_friendly(client, consultant):
     for _ in range(5):
-        client.post_form("/login", {"email": "consultant@example.org", "password": "wrong password!"})
-    response = client.post_form("/login", {"email": "consultant@example.org",
-                                           "password": "wrong password!"})
+        client.post_form(
+            "/login", {"email": "consultant@example.org", "password": "wrong password!"}
+        )
+    response = client.post_form(
+        "/login", {"email": "consultant@example.org", "password": "wrong password!"}
+    )
     assert response.status_code == 429
     assert "Please wait a moment" in response.get_data(as_text=True)
     assert_security_headers(response)

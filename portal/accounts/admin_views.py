@@ -78,9 +78,7 @@ def _show_link(user: User, raw: str, *, kind: str):
     """Show a one-time link once (it is never stored or flashed), and e-mail it when possible."""
     endpoint = "accounts.accept_invitation" if kind == "invitation" else "accounts.reset_password"
     link = absolute_url(url_for(endpoint, token=raw))
-    sent = (
-        send_invitation_mail(user, link) if kind == "invitation" else send_reset_mail(user, link)
-    )
+    sent = send_invitation_mail(user, link) if kind == "invitation" else send_reset_mail(user, link)
     return render_template(
         "admin/link_created.html",
         user=user,
@@ -135,7 +133,11 @@ def change_role(user_id: int):
     else:
         db.session.commit()
         flash(
-            _("%(name)s is now: %(role)s.", name=user.display_name, role=user.role.title),
+            _(
+                "The role of %(name)s is now %(role)s.",
+                name=user.display_name,
+                role=user.role.title,
+            ),
             "success",
         )
     return redirect(url_for("admin.account", user_id=user.id))
@@ -204,9 +206,7 @@ def reset_link(user_id: int):
 @roles(Role.ADMIN)
 def resend_invitation(user_id: int):
     user = get_account(user_id)
-    return _link_action(
-        user, lambda: services.reissue_invitation(current_user, user), "invitation"
-    )
+    return _link_action(user, lambda: services.reissue_invitation(current_user, user), "invitation")
 
 
 def _link_action(user: User, operation, kind: str):

@@ -13,7 +13,15 @@ from wtforms import (
     StringField,
     SubmitField,
 )
-from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    EqualTo,
+    InputRequired,
+    Length,
+    Optional,
+    ValidationError,
+)
 
 from portal.accounts.models import LOCALES, ROLE_TITLES, Role
 from portal.accounts.passwords import MAX_LENGTH
@@ -49,6 +57,8 @@ def _email_field(label=None):
                 message=_l("Please enter an e-mail address like name@example.org."),
             ),
         ],
+        # Addresses are often pasted with a stray space; the services trim them anyway.
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
         render_kw={"autocomplete": "email", "spellcheck": "false"},
     )
 
@@ -61,7 +71,8 @@ def _display_name_field():
             "legal name."
         ),
         validators=[
-            InputRequired(message=_l("Please enter a display name.")),
+            # DataRequired, not InputRequired: it sees the stripped value, so "   " is refused.
+            DataRequired(message=_l("Please enter a display name.")),
             Length(max=80, message=_l("A display name has at most 80 characters.")),
         ],
         filters=[lambda value: value.strip() if isinstance(value, str) else value],
@@ -219,7 +230,10 @@ class AccountFilterForm(FlaskForm):
 
     q = StringField(
         _l("Search"),
-        validators=[Optional(), Length(max=100, message=_l("Please search with fewer words."))],
+        validators=[
+            Optional(),
+            Length(max=100, message=_l("Please use a shorter search (100 characters at most).")),
+        ],
     )
     role = SelectField(
         _l("Role"),

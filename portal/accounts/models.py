@@ -109,7 +109,7 @@ class User(UserMixin, Base):
 
 class TokenPurpose(enum.StrEnum):
     INVITATION = "invitation"
-    PASSWORD_RESET = "password_reset"
+    PASSWORD_RESET = "password_reset"  # noqa: S105  (a purpose name, not a password)
 
 
 class AccountToken(Base):

@@ -203,7 +203,7 @@ def redeem_token(token: AccountToken, password: str) -> User:
 
 def change_password(user: User, current_password: str, new_password: str) -> None:
     if not hashing().verify(user.password_hash, current_password):
-        raise DomainError(_l("Your current password is not right. Please try again."))
+        raise DomainError(_l("That does not match your current password. Please try again."))
     _set_password(user, new_password)
     end_sessions(user)
 
@@ -273,11 +273,19 @@ def begin_second_factor_setup(user: User) -> str:
     return user.totp_pending_secret
 
 
+def _totp_counter(secret: str, code: str, now: datetime, last_counter: int | None) -> int | None:
+    # totp.matching_counter raises TypeError for non-ASCII digits ("٣٤٥٦٧٨".isdigit() is True and
+    # hmac.compare_digest refuses non-ASCII str); such input is simply not a valid code.
+    if not code.isascii():
+        return None
+    return totp.matching_counter(secret, code, now, last_counter)
+
+
 def confirm_second_factor(user: User, code: str, now: datetime | None = None) -> list[str]:
     """Turn the second factor on once a code proves the app is set up; return recovery codes."""
     if user.totp_pending_secret is None:
-        raise DomainError(_l("Start the set-up again: no set-up is in progress."))
-    counter = totp.matching_counter(user.totp_pending_secret, code, now or utcnow(), None)
+        raise DomainError(_l("No set-up is in progress. Please start again."))
+    counter = _totp_counter(user.totp_pending_secret, code, now or utcnow(), None)
     if counter is None:
         raise DomainError(
             _l("That code did not match. Check the time on your phone and try the newest code.")
@@ -302,7 +310,7 @@ def regenerate_recovery_codes(user: User, password: str) -> list[str]:
     if not user.has_second_factor:
         raise DomainError(_l("Set up a second factor first."))
     if not hashing().verify(user.password_hash, password):
-        raise DomainError(_l("Your current password is not right. Please try again."))
+        raise DomainError(_l("That does not match your current password. Please try again."))
     return _replace_recovery_codes(user)
 
 
@@ -310,7 +318,7 @@ def disable_second_factor(user: User, password: str) -> None:
     if not user.has_second_factor:
         raise DomainError(_l("Your second factor is not turned on."))
     if not hashing().verify(user.password_hash, password):
-        raise DomainError(_l("Your current password is not right. Please try again."))
+        raise DomainError(_l("That does not match your current password. Please try again."))
     user.totp_secret = None
     user.totp_last_counter = None
     user.totp_enabled_at = None
@@ -322,7 +330,7 @@ def verify_second_factor(user: User, code: str, now: datetime | None = None) -> 
     """Accept a current TOTP code (once) or an unused recovery code (once)."""
     if user.totp_secret is None:
         return False
-    counter = totp.matching_counter(user.totp_secret, code, now or utcnow(), user.totp_last_counter)
+    counter = _totp_counter(user.totp_secret, code, now or utcnow(), user.totp_last_counter)
     if counter is not None:
         # Guarded update: the same code sent twice at once is accepted only once.
         claimed = db.session.execute(

@@ -33,7 +33,7 @@ def matching_counter(secret: str, code: str, now: datetime, last_counter: int | 
     refused, so each code works once.
     """
     code = normalise_code(code)
-    if not (len(code) == 6 and code.isdigit()):
+    if not (len(code) == 6 and code.isascii() and code.isdigit()):
         return None
     totp = pyotp.TOTP(secret)
     current = totp.timecode(now)

@@ -22,8 +22,8 @@ from flask_login import current_user, login_user, logout_user
 
 from portal.accounts import bp, services, totp
 from portal.accounts.forms import (
-    ActionForm,
     AccountForm,
+    ActionForm,
     ChangePasswordForm,
     ConfirmSecondFactorForm,
     ForgotPasswordForm,
@@ -59,9 +59,20 @@ def _attempt_failed(response) -> bool:
     return bool(g.get("attempt_failed"))
 
 
+def _clear_session() -> None:
+    """Empty the session, and forget the CSRF token Flask-WTF cached for this request.
+
+    Flask-WTF caches the signed token in `g` (forms create it when built); after the session is
+    cleared that cached token no longer matches, so a page rendered in this same request (the
+    "Your work is kept" page, the second-factor step) would carry a dead token.
+    """
+    session.clear()
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+
+
 def _complete_sign_in(user: User) -> None:
     """Start a fresh session for this person (S2) and record the sign-in."""
-    session.clear()
+    _clear_session()
     login_user(user)
     start_session_clock()
     services.record_sign_in(user)
@@ -98,11 +109,14 @@ def login():
             g.attempt_failed = True
             # One message whatever went wrong: unknown, wrong password or deactivated (S8).
             form.password.errors.append(
-                _("That e-mail address and password do not match an active account. Please try again.")
+                _(
+                    "That e-mail address and password do not match an active account. "
+                    "Please try again."
+                )
             )
         elif user.has_second_factor:
             db.session.commit()  # keeps a password rehash
-            session.clear()
+            _clear_session()
             session["second_factor"] = {
                 "uid": user.id,
                 "gen": user.session_generation,
@@ -208,7 +222,9 @@ def _link_page(purpose: TokenPurpose, raw_token: str):
         db.session.commit()
         if purpose is TokenPurpose.INVITATION and not user.has_second_factor:
             _complete_sign_in(user)
-            flash(_("Welcome, %(name)s. Your password is saved.", name=user.display_name), "success")
+            flash(
+                _("Welcome, %(name)s. Your password is saved.", name=user.display_name), "success"
+            )
             return redirect(url_for("core.home"))
         logout_user()
         session.clear()
@@ -297,9 +313,7 @@ def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            services.change_password(
-                current_user, form.current_password.data, form.password.data
-            )
+            services.change_password(current_user, form.current_password.data, form.password.data)
         except DomainError as error:
             db.session.rollback()
             form.current_password.errors.append(str(error.message))
@@ -309,7 +323,10 @@ def change_password():
             # Every other session ended with the change; this one continues.
             _complete_sign_in(user)
             flash(
-                _("Your password is changed. Any other place you were signed in has been signed out."),
+                _(
+                    "Your password is changed. Any other place you were signed in has been "
+                    "signed out."
+                ),
                 "success",
             )
             return redirect(url_for("accounts.account"))
