@@ -273,19 +273,11 @@ def begin_second_factor_setup(user: User) -> str:
     return user.totp_pending_secret
 
 
-def _totp_counter(secret: str, code: str, now: datetime, last_counter: int | None) -> int | None:
-    # totp.matching_counter raises TypeError for non-ASCII digits ("٣٤٥٦٧٨".isdigit() is True and
-    # hmac.compare_digest refuses non-ASCII str); such input is simply not a valid code.
-    if not code.isascii():
-        return None
-    return totp.matching_counter(secret, code, now, last_counter)
-
-
 def confirm_second_factor(user: User, code: str, now: datetime | None = None) -> list[str]:
     """Turn the second factor on once a code proves the app is set up; return recovery codes."""
     if user.totp_pending_secret is None:
         raise DomainError(_l("No set-up is in progress. Please start again."))
-    counter = _totp_counter(user.totp_pending_secret, code, now or utcnow(), None)
+    counter = totp.matching_counter(user.totp_pending_secret, code, now or utcnow(), None)
     if counter is None:
         raise DomainError(
             _l("That code did not match. Check the time on your phone and try the newest code.")
@@ -330,7 +322,7 @@ def verify_second_factor(user: User, code: str, now: datetime | None = None) -> 
     """Accept a current TOTP code (once) or an unused recovery code (once)."""
     if user.totp_secret is None:
         return False
-    counter = _totp_counter(user.totp_secret, code, now or utcnow(), user.totp_last_counter)
+    counter = totp.matching_counter(user.totp_secret, code, now or utcnow(), user.totp_last_counter)
     if counter is not None:
         # Guarded update: the same code sent twice at once is accepted only once.
         claimed = db.session.execute(
