@@ -198,11 +198,15 @@ def second_factor_challenge():
 @bp.post("/logout")
 @public
 def logout():
+    # The person's language outlives their session, so the sign-in page stays in it.
+    locale = current_user.locale if current_user.is_authenticated else session.get("locale")
     if current_user.is_authenticated:
         services.end_sessions(current_user)
         db.session.commit()
         logout_user()
     session.clear()
+    if locale:
+        session["locale"] = locale
     flash(_("You have signed out. Thank you for your work."), "success")
     return redirect(url_for("accounts.login"))
 
