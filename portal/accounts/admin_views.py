@@ -102,10 +102,11 @@ def account(user_id: int):
     )
 
 
-def _run(user: User, operation, success_message: str):
-    """Validate a button form, run one service, commit once, and report back."""
-    if not ActionForm().validate_on_submit():
-        abort(400)
+def _apply(user: User, operation, success_message: str):
+    """Run one service, commit once, and report back on the account page.
+
+    CSRFProtect has already checked the token of these button forms before the view runs.
+    """
     try:
         operation()
     except DomainError as error:
@@ -125,22 +126,12 @@ def change_role(user_id: int):
     if not form.validate_on_submit():
         flash(_("Please choose one of the listed roles."), "error")
         return redirect(url_for("admin.account", user_id=user.id))
-    try:
-        services.change_role(current_user, user, Role(form.role.data))
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(
-            _(
-                "The role of %(name)s is now %(role)s.",
-                name=user.display_name,
-                role=user.role.title,
-            ),
-            "success",
-        )
-    return redirect(url_for("admin.account", user_id=user.id))
+    role = Role(form.role.data)
+    return _apply(
+        user,
+        lambda: services.change_role(current_user, user, role),
+        _("The role of %(name)s is now %(role)s.", name=user.display_name, role=role.title),
+    )
 
 
 @bp.post("/accounts/<int:user_id>/details")
@@ -168,7 +159,7 @@ def update_details(user_id: int):
 @roles(Role.ADMIN)
 def deactivate(user_id: int):
     user = get_account(user_id)
-    return _run(
+    return _apply(
         user,
         lambda: services.deactivate(current_user, user),
         _("The account is deactivated and all its sessions have ended."),
@@ -179,7 +170,7 @@ def deactivate(user_id: int):
 @roles(Role.ADMIN)
 def reactivate(user_id: int):
     user = get_account(user_id)
-    return _run(
+    return _apply(
         user, lambda: services.reactivate(current_user, user), _("The account is active again.")
     )
 
@@ -188,7 +179,7 @@ def reactivate(user_id: int):
 @roles(Role.ADMIN)
 def end_sessions(user_id: int):
     user = get_account(user_id)
-    return _run(
+    return _apply(
         user,
         lambda: services.end_sessions(user),
         _("Every session of this account has ended; they will need to sign in again."),
@@ -210,8 +201,6 @@ def resend_invitation(user_id: int):
 
 
 def _link_action(user: User, operation, kind: str):
-    if not ActionForm().validate_on_submit():
-        abort(400)
     try:
         raw = operation()
     except DomainError as error:

@@ -27,6 +27,10 @@ from portal.accounts.models import LOCALES, ROLE_TITLES, Role
 from portal.accounts.passwords import MAX_LENGTH
 
 
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
 def _locale_choices() -> list[SelectChoice]:
     return [SelectChoice(code, name, render_kw={"lang": code}) for code, name in LOCALES.items()]
 
@@ -58,7 +62,7 @@ def _email_field(label=None):
             ),
         ],
         # Addresses are often pasted with a stray space; the services trim them anyway.
-        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+        filters=[_strip],
         render_kw={"autocomplete": "email", "spellcheck": "false"},
     )
 
@@ -75,7 +79,30 @@ def _display_name_field():
             DataRequired(message=_l("Please enter a display name.")),
             Length(max=80, message=_l("A display name has at most 80 characters.")),
         ],
-        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+        filters=[_strip],
+    )
+
+
+def _current_password_field(label, missing_message):
+    return PasswordField(
+        label,
+        validators=[
+            InputRequired(message=missing_message),
+            Length(max=MAX_LENGTH, message=_l("That password is too long.")),
+        ],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
+def _legal_name_field():
+    return StringField(
+        _l("Legal name (optional)"),
+        description=_l("Seen by administrators only, for contracts and payment."),
+        validators=[
+            Optional(),
+            Length(max=200, message=_l("A legal name has at most 200 characters.")),
+        ],
+        filters=[_strip],
     )
 
 
@@ -108,14 +135,7 @@ class LoginForm(FlaskForm):
         ],
         render_kw={"autocomplete": "username", "spellcheck": "false"},
     )
-    password = PasswordField(
-        _l("Password"),
-        validators=[
-            InputRequired(message=_l("Please enter your password.")),
-            Length(max=MAX_LENGTH, message=_l("That password is too long.")),
-        ],
-        render_kw={"autocomplete": "current-password"},
-    )
+    password = _current_password_field(_l("Password"), _l("Please enter your password."))
     submit = SubmitField(_l("Sign in"))
 
 
@@ -146,13 +166,8 @@ class AccountForm(FlaskForm):
 
 
 class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField(
-        _l("Current password"),
-        validators=[
-            InputRequired(message=_l("Please enter your current password.")),
-            Length(max=MAX_LENGTH, message=_l("That password is too long.")),
-        ],
-        render_kw={"autocomplete": "current-password"},
+    current_password = _current_password_field(
+        _l("Current password"), _l("Please enter your current password.")
     )
     password, confirm = _new_password_fields()
     submit = SubmitField(_l("Change password"))
@@ -173,13 +188,8 @@ class ConfirmSecondFactorForm(FlaskForm):
 class PasswordConfirmForm(FlaskForm):
     """Re-enter the password before a sensitive change to the second factor."""
 
-    current_password = PasswordField(
-        _l("Current password"),
-        validators=[
-            InputRequired(message=_l("Please enter your current password.")),
-            Length(max=MAX_LENGTH, message=_l("That password is too long.")),
-        ],
-        render_kw={"autocomplete": "current-password"},
+    current_password = _current_password_field(
+        _l("Current password"), _l("Please enter your current password.")
     )
     submit = SubmitField(_l("Confirm"))
 
@@ -187,15 +197,7 @@ class PasswordConfirmForm(FlaskForm):
 class InviteForm(FlaskForm):
     email = _email_field()
     display_name = _display_name_field()
-    legal_name = StringField(
-        _l("Legal name (optional)"),
-        description=_l("Seen by administrators only, for contracts and payment."),
-        validators=[
-            Optional(),
-            Length(max=200, message=_l("A legal name has at most 200 characters.")),
-        ],
-        filters=[lambda value: value.strip() if isinstance(value, str) else value],
-    )
+    legal_name = _legal_name_field()
     role = RadioField(
         _l("Role"),
         choices=_role_choices(),
@@ -261,13 +263,5 @@ class AccountDetailsForm(FlaskForm):
     """What an admin may correct on someone's account."""
 
     display_name = _display_name_field()
-    legal_name = StringField(
-        _l("Legal name (optional)"),
-        description=_l("Seen by administrators only, for contracts and payment."),
-        validators=[
-            Optional(),
-            Length(max=200, message=_l("A legal name has at most 200 characters.")),
-        ],
-        filters=[lambda value: value.strip() if isinstance(value, str) else value],
-    )
+    legal_name = _legal_name_field()
     submit = SubmitField(_l("Save details"))
