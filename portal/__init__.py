@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from importlib import import_module
 from pathlib import Path
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.config import load_config
+
+VIEW_MODULES = (
+    "portal.core.views",
+    "portal.accounts.views",
+    "portal.accounts.admin_views",
+    "portal.reports.views",
+    "portal.assignments.views",
+)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -76,11 +85,19 @@ def _configure_login(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from portal.accounts import admin_bp
     from portal.accounts import bp as accounts_bp
+    from portal.assignments import bp as assignments_bp
     from portal.core import bp as core_bp
+    from portal.reports import bp as reports_bp
+
+    # Importing the views modules attaches their routes to the blueprints.
+    for module in VIEW_MODULES:
+        import_module(module)
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(reports_bp)
+    app.register_blueprint(assignments_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

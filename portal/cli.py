@@ -9,42 +9,11 @@ from sqlalchemy import func, select
 
 from portal.accounts import services as account_services
 from portal.accounts.models import LOCALES, Role, User
+from portal.demo import seed_accounts, seed_report
 from portal.errors import DomainError
 from portal.extensions import db
 
 DEMO_PASSWORD = "demo-portal-password"  # noqa: S105  (documented demo password, refused in production)
-
-# Realistic demo people; consultants appear under pseudonyms, as they would in real use.
-DEMO_ACCOUNTS = [
-    {
-        "email": "admin@example.org",
-        "display_name": "Morgan Ellis",
-        "legal_name": "Morgan Ellis",
-        "role": Role.ADMIN,
-        "locale": "en",
-    },
-    {
-        "email": "editor@example.org",
-        "display_name": "Camille Roy",
-        "legal_name": "Camille Roy",
-        "role": Role.EDITOR,
-        "locale": "fr",
-    },
-    {
-        "email": "consultant@example.org",
-        "display_name": "Amara",
-        "legal_name": "Amara Okafor",
-        "role": Role.CONSULTANT,
-        "locale": "en",
-    },
-    {
-        "email": "consultant2@example.org",
-        "display_name": "Rivière",
-        "legal_name": "Sophie Tremblay",
-        "role": Role.CONSULTANT,
-        "locale": "fr",
-    },
-]
 
 users_cli = AppGroup("users", help="Manage accounts.")
 
@@ -91,24 +60,22 @@ def create_user(email, role, display_name, legal_name, locale, password):
 @click.option("--password", default=DEMO_PASSWORD, show_default=True, help="Demo password.")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has accounts.")
 def seed_demo(password, if_empty):
-    """Load demo accounts (refused under PORTAL_ENV=production)."""
+    """Load demo accounts and a demo report (refused under PORTAL_ENV=production)."""
     if current_app.config["PORTAL_ENV"] == "production":
         raise click.ClickException("seed-demo refuses to run when PORTAL_ENV=production.")
     if if_empty and db.session.scalar(select(func.count()).select_from(User)):
         click.echo("The database already has accounts; demo data not loaded.")
         return
-    for spec in DEMO_ACCOUNTS:
-        if account_services.user_by_email(spec["email"]) is not None:
-            click.echo(f"exists   {spec['email']}")
-            continue
-        try:
-            account_services.create_user(password=password, **spec)
-        except DomainError as error:
-            db.session.rollback()
-            raise click.ClickException(error.message) from error
-        click.echo(f"created  {spec['email']} ({spec['role'].value})")
+    try:
+        for email, created in seed_accounts(password):
+            click.echo(f"{'created' if created else 'exists '}  {email}")
+        if seed_report():
+            click.echo("created  the demo report with its sections and assignments")
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from error
     db.session.commit()
-    click.echo(f"Demo accounts are ready; their password is {password!r}.")
+    click.echo(f"Demo data is ready; the accounts' password is {password!r}.")
 
 
 def register_cli(app: Flask) -> None:

@@ -26,6 +26,8 @@ SIGNED_IN = {
     "deactivated": "login",
 }
 ADMIN_ONLY = {**SIGNED_IN, "consultant": "forbidden", "editor": "forbidden"}
+EDITORIAL = {**SIGNED_IN, "consultant": "forbidden"}
+CONSULTANT_ONLY = {**SIGNED_IN, "editor": "forbidden", "admin": "forbidden"}
 
 MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("static", "GET"): PUBLIC,
@@ -63,9 +65,41 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("admin.end_sessions", "POST"): ADMIN_ONLY,
     ("admin.reset_link", "POST"): ADMIN_ONLY,
     ("admin.resend_invitation", "POST"): ADMIN_ONLY,
+    ("reports.index", "GET"): EDITORIAL,
+    ("reports.new_report", "GET"): EDITORIAL,
+    ("reports.new_report", "POST"): EDITORIAL,
+    ("reports.report", "GET"): EDITORIAL,
+    ("reports.edit_report", "GET"): EDITORIAL,
+    ("reports.edit_report", "POST"): EDITORIAL,
+    ("reports.set_report_status", "POST"): EDITORIAL,
+    ("reports.new_section", "GET"): EDITORIAL,
+    ("reports.new_section", "POST"): EDITORIAL,
+    ("reports.section", "GET"): EDITORIAL,
+    ("reports.edit_section", "GET"): EDITORIAL,
+    ("reports.edit_section", "POST"): EDITORIAL,
+    ("reports.move_section", "POST"): EDITORIAL,
+    ("reports.archive_section", "POST"): EDITORIAL,
+    ("reports.transition", "POST"): EDITORIAL,
+    ("reports.publish", "GET"): EDITORIAL,
+    ("reports.publish", "POST"): EDITORIAL,
+    # Readable by a consultant assigned to the section (the matrix's consultant is).
+    ("reports.read", "GET"): SIGNED_IN,
+    ("reports.version", "GET"): SIGNED_IN,
+    ("reports.compare", "GET"): SIGNED_IN,
+    ("assignments.dashboard", "GET"): CONSULTANT_ONLY,
+    ("assignments.assignment", "GET"): SIGNED_IN,
+    ("assignments.accept", "POST"): CONSULTANT_ONLY,
+    ("assignments.decline", "POST"): CONSULTANT_ONLY,
+    ("assignments.start", "POST"): CONSULTANT_ONLY,
+    ("assignments.submit", "POST"): CONSULTANT_ONLY,
+    ("assignments.request_extension", "POST"): CONSULTANT_ONLY,
+    ("assignments.assign", "GET"): EDITORIAL,
+    ("assignments.assign", "POST"): EDITORIAL,
+    ("assignments.answer_extension", "POST"): EDITORIAL,
+    ("assignments.withdraw", "POST"): EDITORIAL,
 }
 
-SAMPLE_ARGS = {"filename": "css/portal.css", "token": "not-a-real-token"}
+SAMPLE_ARGS = {"filename": "css/portal.css", "token": "not-a-real-token", "number": 1}
 
 
 def declared_routes(app) -> set[tuple[str, str]]:
@@ -103,9 +137,9 @@ def database_fingerprint(app) -> list:
         return rows
 
 
-def _url(app, endpoint: str, target_user: int) -> str:
+def _url(app, endpoint: str, objects: dict) -> str:
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
-    args = {name: SAMPLE_ARGS.get(name, target_user) for name in rule.arguments}
+    args = {name: objects.get(name, SAMPLE_ARGS.get(name)) for name in rule.arguments}
     with app.test_request_context():
         from flask import url_for
 
@@ -145,10 +179,43 @@ def principals(app, make_user, auth):
         "editor": make_user("editor", email="e@example.org"),
         "admin": make_user("admin", email="a@example.org"),
         "deactivated": make_user("consultant", email="d@example.org"),
-        # The object admin routes act on: someone else's account.
-        "target": make_user("consultant", email="target@example.org"),
     }
+    ids["objects"] = _objects(app, ids)
     return ids
+
+
+def _objects(app, ids: dict) -> dict:
+    """The objects the routes act on: someone else's account, and a section the consultant has."""
+    from datetime import timedelta
+
+    from portal.accounts.models import Role, User
+    from portal.assignments.services import assign_section
+    from portal.models import utcnow
+    from portal.reports import services as reports
+
+    with app.app_context():
+        editor = db.session.get(User, ids["editor"])
+        report = reports.create_report(editor, title_en="Report", year=2027)
+        section = reports.create_section(editor, report, title_en="Section")
+        reports.publish_version(
+            editor, section, body_en="Text.", body_fr=None, change_summary=None, based_on=0
+        )
+        assignment = assign_section(
+            editor,
+            section,
+            db.session.get(User, ids["consultant"]),
+            due_on=utcnow().date() + timedelta(days=7),
+        )
+        db.session.commit()
+        target = User(email="target@example.org", display_name="Target", role=Role.CONSULTANT)
+        db.session.add(target)
+        db.session.commit()
+        return {
+            "user_id": target.id,
+            "report_id": report.id,
+            "section_id": section.id,
+            "assignment_id": assignment.id,
+        }
 
 
 def _client_for(app, principal: str, ids: dict):
@@ -174,7 +241,7 @@ def test_role_matrix(app, principals):
     calls = record_view_calls(app)
     failures = []
     for (endpoint, method), expected_by_principal in sorted(MATRIX.items()):
-        url = _url(app, endpoint, principals["target"])
+        url = _url(app, endpoint, principals["objects"])
         for principal in PRINCIPALS:
             expected = expected_by_principal[principal]
             client = _client_for(app, principal, principals)

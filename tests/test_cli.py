@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 
 from portal.accounts import services
 from portal.accounts.models import Role, User
-from portal.cli import DEMO_ACCOUNTS, DEMO_PASSWORD
+from portal.cli import DEMO_PASSWORD
+from portal.demo import DEMO_ACCOUNTS
 from portal.extensions import db
 from tests.conftest import PASSWORD, base_test_config
 

@@ -8,5 +8,3 @@ from flask import Blueprint
 
 bp = Blueprint("accounts", __name__)
 admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-from portal.accounts import admin_views, views  # noqa: E402, F401  (routes register on import)

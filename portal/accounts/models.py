@@ -7,9 +7,10 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.enums import enum_column
 from portal.models import Base, utcnow
 
 
@@ -32,19 +33,6 @@ ROLE_TITLES = {
 LOCALES = {"en": "English", "fr": "Français"}
 
 
-def _enum(enum_cls: type[enum.Enum], name: str) -> Enum:
-    """Store an enum as its value in a short string column with a named check constraint."""
-    return Enum(
-        enum_cls,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=20,
-        values_callable=lambda members: [member.value for member in members],
-        validate_strings=True,
-    )
-
-
 class User(UserMixin, Base):
     __tablename__ = "users"
     __table_args__ = (
@@ -57,7 +45,7 @@ class User(UserMixin, Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     display_name: Mapped[str] = mapped_column(String(80))
     legal_name: Mapped[str | None] = mapped_column(String(200))
-    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    role: Mapped[Role] = mapped_column(enum_column(Role, "role"))
     locale: Mapped[str] = mapped_column(String(5), default="en")
     active: Mapped[bool] = mapped_column(default=True)
     # Null until the person accepts their invitation and chooses a password.
@@ -119,7 +107,7 @@ class AccountToken(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    purpose: Mapped[TokenPurpose] = mapped_column(_enum(TokenPurpose, "token_purpose"))
+    purpose: Mapped[TokenPurpose] = mapped_column(enum_column(TokenPurpose, "token_purpose"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()

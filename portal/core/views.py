@@ -4,19 +4,28 @@ from __future__ import annotations
 
 from flask import jsonify, redirect, render_template, request, session
 from flask_login import current_user
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from portal.accounts import services as account_services
-from portal.accounts.models import LOCALES
+from portal.accounts.models import LOCALES, Role
 from portal.core import bp
 from portal.extensions import db
+from portal.reports.models import Report, ReportStatus
 from portal.security import public, safe_next
 
 
 @bp.get("/")
 def home():
-    return render_template("core/home.html")
+    """Each role's starting point: consultants their assignments, editors their reports."""
+    if current_user.role is Role.CONSULTANT:
+        from portal.assignments.views import dashboard
+
+        return dashboard()
+    reports = db.session.scalars(
+        select(Report).where(Report.status == ReportStatus.ACTIVE).order_by(Report.year.desc())
+    ).all()
+    return render_template("core/home.html", reports=reports)
 
 
 @bp.post("/language")

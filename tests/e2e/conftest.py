@@ -184,12 +184,10 @@ def live_server(request, sqlite_template, tmp_path_factory):
     app = create_app(config)
     assert app.config["PORTAL_QUICK_EXIT_URL"] == NEUTRAL_URL, "the route below answers this URL"
 
-    # The `seed-demo` command, as `flask seed-demo` runs it (the flask CLI pushes an app context;
-    # the test runner does not, and the command is a plain click command).
-    with app.app_context():
-        seeded = app.test_cli_runner().invoke(args=["seed-demo"])
+    # The `seed-demo` command, as `flask seed-demo` runs it.
+    seeded = app.test_cli_runner().invoke(args=["seed-demo"])
     assert seeded.exit_code == 0, seeded.output
-    assert "Demo accounts are ready" in seeded.output, seeded.output
+    assert "Demo data is ready" in seeded.output, seeded.output
 
     # Keep the server's errors (with tracebacks) to fail the test that caused them; leave out
     # werkzeug's line per request, which would bury them in a failure report.

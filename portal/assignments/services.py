@@ -1,0 +1,259 @@
+"""Assignment operations: the rules of offering, answering and finishing a review.
+
+They flush, never commit; views commit once and send any e-mail after the commit.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import case, func, select
+from sqlalchemy.exc import IntegrityError
+
+from portal.accounts.models import Role, User
+from portal.assignments.models import (
+    OPEN_STATES,
+    Assignment,
+    AssignmentState,
+    ExtensionState,
+)
+from portal.errors import DomainError
+from portal.extensions import db
+from portal.models import utcnow
+from portal.reports.models import Section, SectionState
+
+
+def _clean(value: str | None) -> str | None:
+    value = (value or "").strip()
+    return value or None
+
+
+def _require_state(assignment: Assignment, *allowed: AssignmentState) -> None:
+    if assignment.state not in allowed:
+        raise DomainError(
+            _l(
+                "This is not possible while the assignment is “%(state)s”.",
+                state=assignment.state.title,
+            )
+        )
+
+
+def assign_section(
+    actor: User,
+    section: Section,
+    consultant: User,
+    *,
+    due_on: date,
+    instructions_en: str | None = None,
+    instructions_fr: str | None = None,
+    today: date | None = None,
+) -> Assignment:
+    """Offer a section to a consultant; a declined or withdrawn offer can be made again."""
+    if consultant.role is not Role.CONSULTANT or not consultant.active:
+        raise DomainError(_l("Sections can only be assigned to active consultants."))
+    if section.is_archived or section.state is SectionState.FINAL:
+        raise DomainError(_l("This section is final or archived and cannot be assigned."))
+    if due_on < (today or utcnow().date()):
+        raise DomainError(_l("The due date cannot be in the past."))
+    existing = db.session.scalar(
+        select(Assignment).where(
+            Assignment.section_id == section.id, Assignment.consultant_id == consultant.id
+        )
+    )
+    if existing is not None and existing.state not in (
+        AssignmentState.DECLINED,
+        AssignmentState.WITHDRAWN,
+    ):
+        raise DomainError(
+            _l("%(name)s is already assigned to this section.", name=consultant.display_name)
+        )
+    assignment = existing or Assignment(section_id=section.id, consultant_id=consultant.id)
+    assignment.state = AssignmentState.OFFERED
+    assignment.due_on = due_on
+    assignment.instructions_en = _clean(instructions_en)
+    assignment.instructions_fr = _clean(instructions_fr)
+    assignment.offered_by_id = actor.id
+    assignment.offered_at = utcnow()
+    assignment.responded_at = assignment.started_at = assignment.submitted_at = None
+    assignment.decline_reason = None
+    assignment.extension_state = None
+    assignment.extension_requested_until = assignment.extension_reason = None
+    assignment.extension_answered_at = assignment.extension_answered_by_id = None
+    try:
+        # The unique (section, consultant) pair makes a double submission create one row (R3).
+        with db.session.begin_nested():
+            db.session.add(assignment)
+            db.session.flush()
+    except IntegrityError as error:
+        raise DomainError(
+            _l("%(name)s is already assigned to this section.", name=consultant.display_name)
+        ) from error
+    return assignment
+
+
+def accept(consultant: User, assignment: Assignment) -> None:
+    _require_state(assignment, AssignmentState.OFFERED)
+    assignment.state = AssignmentState.ACCEPTED
+    assignment.responded_at = utcnow()
+    db.session.flush()
+
+
+def decline(consultant: User, assignment: Assignment, reason: str | None = None) -> None:
+    """Decline without having to say why; a reason, if given, is for the editors only."""
+    _require_state(assignment, AssignmentState.OFFERED, AssignmentState.ACCEPTED)
+    assignment.state = AssignmentState.DECLINED
+    assignment.responded_at = utcnow()
+    assignment.decline_reason = _clean(reason)
+    assignment.extension_state = None
+    db.session.flush()
+
+
+def start_review(consultant: User, assignment: Assignment) -> None:
+    _require_state(assignment, AssignmentState.ACCEPTED)
+    assignment.state = AssignmentState.IN_REVIEW
+    assignment.started_at = utcnow()
+    db.session.flush()
+
+
+def submit_review(consultant: User, assignment: Assignment) -> None:
+    _require_state(assignment, AssignmentState.IN_REVIEW)
+    assignment.state = AssignmentState.SUBMITTED
+    assignment.submitted_at = utcnow()
+    if assignment.extension_pending:
+        assignment.extension_state = None
+    db.session.flush()
+
+
+def withdraw(actor: User, assignment: Assignment) -> None:
+    _require_state(assignment, *OPEN_STATES)
+    assignment.state = AssignmentState.WITHDRAWN
+    assignment.extension_state = None
+    db.session.flush()
+
+
+def request_extension(
+    consultant: User, assignment: Assignment, *, until: date, reason: str | None = None
+) -> None:
+    _require_state(assignment, *OPEN_STATES)
+    if assignment.extension_pending:
+        raise DomainError(_l("You have already asked for more time; the editors will answer soon."))
+    if until <= assignment.due_on:
+        raise DomainError(_l("Please choose a date after the current due date."))
+    assignment.extension_state = ExtensionState.REQUESTED
+    assignment.extension_requested_until = until
+    assignment.extension_reason = _clean(reason)
+    assignment.extension_answered_at = None
+    assignment.extension_answered_by_id = None
+    db.session.flush()
+
+
+def answer_extension(
+    actor: User, assignment: Assignment, *, grant: bool, new_due_on: date | None = None
+) -> None:
+    if not assignment.extension_pending:
+        raise DomainError(_l("There is no request for more time to answer."))
+    if grant:
+        due_on = new_due_on or assignment.extension_requested_until
+        if due_on <= assignment.due_on:
+            raise DomainError(_l("Please choose a date after the current due date."))
+        assignment.due_on = due_on
+        assignment.extension_state = ExtensionState.GRANTED
+    else:
+        assignment.extension_state = ExtensionState.REFUSED
+    assignment.extension_answered_at = utcnow()
+    assignment.extension_answered_by_id = actor.id
+    db.session.flush()
+
+
+# Reading -----------------------------------------------------------------------------------
+
+
+def consultant_assignments_query(consultant: User):
+    """A consultant's assignments: open work first by due date, then the rest, newest first."""
+    open_first = case((Assignment.state.in_(list(OPEN_STATES)), 0), else_=1)
+    return (
+        select(Assignment)
+        .where(Assignment.consultant_id == consultant.id)
+        .order_by(open_first, Assignment.due_on, Assignment.id.desc())
+    )
+
+
+def reading_assignment(user: User, section: Section) -> Assignment | None:
+    """The assignment that lets this consultant read the section, if any (security.md Z3)."""
+    assignment = db.session.scalar(
+        select(Assignment).where(
+            Assignment.section_id == section.id, Assignment.consultant_id == user.id
+        )
+    )
+    return assignment if assignment is not None and assignment.lets_read() else None
+
+
+def active_consultants() -> list[User]:
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.role == Role.CONSULTANT, User.active.is_(True))
+            .order_by(User.display_name)
+        )
+    )
+
+
+def report_matrix(
+    report_id: int,
+    *,
+    today: date,
+    query: str = "",
+    state: str = "",
+    consultant_id: int | None = None,
+    overdue_only: bool = False,
+    page: int = 1,
+    per_page: int = 25,
+):
+    """The editor's sections x consultants grid for one report, filtered and paginated.
+
+    Three queries whatever the size: a page of sections, their assignments, and the consultants
+    who appear as columns.
+    """
+    sections = select(Section).where(Section.report_id == report_id)
+    if query:
+        pattern = f"%{query.strip().lower()}%"
+        sections = sections.where(
+            func.lower(Section.title_en).like(pattern)
+            | func.lower(func.coalesce(Section.title_fr, "")).like(pattern)
+        )
+    conditions = []
+    if state in {s.value for s in AssignmentState}:
+        conditions.append(Assignment.state == AssignmentState(state))
+    if consultant_id:
+        conditions.append(Assignment.consultant_id == consultant_id)
+    if overdue_only:
+        conditions.append(Assignment.state.in_(list(OPEN_STATES)))
+        conditions.append(Assignment.due_on < today)
+    if conditions:
+        sections = sections.where(
+            select(Assignment.id).where(Assignment.section_id == Section.id, *conditions).exists()
+        )
+    sections = sections.order_by(Section.archived_at.is_not(None), Section.position, Section.id)
+    page_of_sections = db.paginate(sections, page=page, per_page=per_page, error_out=False)
+    section_ids = [section.id for section in page_of_sections.items]
+    cells: dict[tuple[int, int], Assignment] = {}
+    if section_ids:
+        for assignment in db.session.scalars(
+            select(Assignment).where(Assignment.section_id.in_(section_ids))
+        ):
+            cells[(assignment.section_id, assignment.consultant_id)] = assignment
+    consultants = list(
+        db.session.scalars(
+            select(User)
+            .where(
+                User.id.in_(
+                    select(Assignment.consultant_id)
+                    .join(Section, Section.id == Assignment.section_id)
+                    .where(Section.report_id == report_id)
+                )
+            )
+            .order_by(func.lower(User.display_name), User.id)
+        )
+    )
+    return page_of_sections, consultants, cells
