@@ -16,6 +16,7 @@ VIEW_MODULES = (
     "portal.accounts.admin_views",
     "portal.reports.views",
     "portal.assignments.views",
+    "portal.audit.views",
 )
 
 
@@ -86,6 +87,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.accounts import admin_bp
     from portal.accounts import bp as accounts_bp
     from portal.assignments import bp as assignments_bp
+    from portal.audit import bp as audit_bp
     from portal.core import bp as core_bp
     from portal.reports import bp as reports_bp
 
@@ -98,6 +100,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(assignments_bp)
+    app.register_blueprint(audit_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

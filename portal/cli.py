@@ -16,6 +16,24 @@ from portal.extensions import db
 DEMO_PASSWORD = "demo-portal-password"  # noqa: S105  (documented demo password, refused in production)
 
 users_cli = AppGroup("users", help="Manage accounts.")
+audit_cli = AppGroup("audit", help="Check the audit trail.")
+
+
+@audit_cli.command("verify")
+def verify_audit():
+    """Recompute the audit trail's hash chain; exit 1 naming the first broken event."""
+    from portal.audit.services import verify_chain
+
+    report = verify_chain()
+    if report.intact:
+        click.echo(f"The audit trail is intact: {report.events} events, hash chain verified.")
+        return
+    click.echo(
+        f"The audit trail is BROKEN at event {report.broken_at}: {report.problem} "
+        f"({report.events} events verified before it).",
+        err=True,
+    )
+    raise SystemExit(1)
 
 
 @users_cli.command("create")
@@ -80,4 +98,5 @@ def seed_demo(password, if_empty):
 
 def register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
+    app.cli.add_command(audit_cli)
     app.cli.add_command(seed_demo)

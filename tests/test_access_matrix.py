@@ -65,6 +65,8 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("admin.end_sessions", "POST"): ADMIN_ONLY,
     ("admin.reset_link", "POST"): ADMIN_ONLY,
     ("admin.resend_invitation", "POST"): ADMIN_ONLY,
+    ("audit.events", "GET"): ADMIN_ONLY,
+    ("audit.export_csv", "GET"): ADMIN_ONLY,
     ("reports.index", "GET"): EDITORIAL,
     ("reports.new_report", "GET"): EDITORIAL,
     ("reports.new_report", "POST"): EDITORIAL,

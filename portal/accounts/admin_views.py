@@ -181,7 +181,7 @@ def end_sessions(user_id: int):
     user = get_account(user_id)
     return _apply(
         user,
-        lambda: services.end_sessions(user),
+        lambda: services.end_sessions(current_user, user),
         _("Every session of this account has ended; they will need to sign in again."),
     )
 

@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 
 from portal.accounts import passwords, totp
 from portal.accounts.models import AccountToken, RecoveryCode, Role, TokenPurpose, User
+from portal.audit.services import record
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import utcnow
@@ -61,7 +62,17 @@ def authenticate(email: str, password: str) -> User | None:
 
 def record_sign_in(user: User) -> None:
     user.last_login_at = utcnow()
-    db.session.flush()
+    record(user, "account.sign_in", user)
+
+
+def record_failed_sign_in(user: User | None, step: str = "password") -> None:
+    """A refused sign-in: for a known account it names the account; otherwise nothing about it."""
+    record(None, "account.sign_in_failed", user, outcome="failure", step=step)
+
+
+def sign_out(user: User) -> None:
+    _revoke_sessions(user)
+    record(user, "account.sign_out", user)
 
 
 def create_user(
@@ -72,6 +83,7 @@ def create_user(
     locale: str = "en",
     legal_name: str | None = None,
     password: str | None = None,
+    actor: User | None = None,
 ) -> User:
     email = normalise_email(email)
     if user_by_email(email) is not None:
@@ -89,6 +101,7 @@ def create_user(
         _set_password(user, password)
     db.session.add(user)
     db.session.flush()
+    record(actor, "account.created", user, role=role.value)
     return user
 
 
@@ -133,7 +146,7 @@ def issue_token(user: User, purpose: TokenPurpose, actor: User | None) -> str:
             created_by_id=actor.id if actor else None,
         )
     )
-    db.session.flush()
+    record(actor, f"account.{purpose.value}_issued", user)
     return raw
 
 
@@ -147,7 +160,12 @@ def invite_user(
     legal_name: str | None = None,
 ) -> tuple[User, str]:
     user = create_user(
-        email=email, display_name=display_name, role=role, locale=locale, legal_name=legal_name
+        email=email,
+        display_name=display_name,
+        role=role,
+        locale=locale,
+        legal_name=legal_name,
+        actor=actor,
     )
     return user, issue_token(user, TokenPurpose.INVITATION, actor)
 
@@ -196,8 +214,13 @@ def redeem_token(token: AccountToken, password: str) -> User:
         raise DomainError(_l("This link has already been used."))
     user = token.user
     _set_password(user, password)
-    end_sessions(user)
-    db.session.flush()
+    _revoke_sessions(user)
+    action = (
+        "account.invitation_accepted"
+        if token.purpose is TokenPurpose.INVITATION
+        else "account.password_reset"
+    )
+    record(user, action, user)
     return user
 
 
@@ -205,24 +228,32 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
     if not hashing().verify(user.password_hash, current_password):
         raise DomainError(_l("That does not match your current password. Please try again."))
     _set_password(user, new_password)
-    end_sessions(user)
+    _revoke_sessions(user)
+    record(user, "account.password_changed", user)
 
 
 def update_profile(user: User, *, display_name: str, locale: str) -> None:
     user.display_name = display_name.strip()
     user.locale = locale
-    db.session.flush()
+    record(user, "account.profile_updated", user, locale=locale)
 
 
 def set_locale(user: User, locale: str) -> None:
-    user.locale = locale
-    db.session.flush()
+    if user.locale != locale:
+        user.locale = locale
+        record(user, "account.language_changed", user, locale=locale)
 
 
-def end_sessions(user: User) -> None:
-    """Revoke every session this person has (security.md S3)."""
+def _revoke_sessions(user: User) -> None:
+    """Make every session cookie this person has stop working (security.md S3)."""
     user.session_generation = (user.session_generation or 0) + 1
     db.session.flush()
+
+
+def end_sessions(actor: User, user: User) -> None:
+    """An admin signs someone out everywhere."""
+    _revoke_sessions(user)
+    record(actor, "account.sessions_ended", user)
 
 
 def _other_active_admins(user: User) -> int:
@@ -238,8 +269,10 @@ def change_role(actor: User, user: User, role: Role) -> None:
         return
     if user.role is Role.ADMIN and user.active and _other_active_admins(user) == 0:
         raise DomainError(_l("The portal needs at least one active administrator."))
+    previous = user.role
     user.role = role
-    end_sessions(user)
+    _revoke_sessions(user)
+    record(actor, "account.role_changed", user, previous=previous.value, role=role.value)
 
 
 def deactivate(actor: User, user: User) -> None:
@@ -250,14 +283,15 @@ def deactivate(actor: User, user: User) -> None:
     if user.role is Role.ADMIN and _other_active_admins(user) == 0:
         raise DomainError(_l("The portal needs at least one active administrator."))
     user.active = False
-    end_sessions(user)
+    _revoke_sessions(user)
+    record(actor, "account.deactivated", user)
 
 
 def reactivate(actor: User, user: User) -> None:
     if user.active:
         raise DomainError(_l("This account is already active."))
     user.active = True
-    db.session.flush()
+    record(actor, "account.reactivated", user)
 
 
 # Second factor -----------------------------------------------------------------------------
@@ -286,6 +320,7 @@ def confirm_second_factor(user: User, code: str, now: datetime | None = None) ->
     user.totp_pending_secret = None
     user.totp_last_counter = counter
     user.totp_enabled_at = utcnow()
+    record(user, "account.second_factor_enabled", user)
     return _replace_recovery_codes(user)
 
 
@@ -303,6 +338,7 @@ def regenerate_recovery_codes(user: User, password: str) -> list[str]:
         raise DomainError(_l("Set up a second factor first."))
     if not hashing().verify(user.password_hash, password):
         raise DomainError(_l("That does not match your current password. Please try again."))
+    record(user, "account.recovery_codes_replaced", user)
     return _replace_recovery_codes(user)
 
 
@@ -315,7 +351,8 @@ def disable_second_factor(user: User, password: str) -> None:
     user.totp_last_counter = None
     user.totp_enabled_at = None
     user.recovery_codes.clear()
-    end_sessions(user)
+    _revoke_sessions(user)
+    record(user, "account.second_factor_disabled", user)
 
 
 def verify_second_factor(user: User, code: str, now: datetime | None = None) -> bool:
@@ -356,7 +393,7 @@ def second_factor_required(user: User) -> bool:
 def update_details(actor: User, user: User, *, display_name: str, legal_name: str | None) -> None:
     user.display_name = display_name.strip()
     user.legal_name = (legal_name or "").strip() or None
-    db.session.flush()
+    record(actor, "account.details_updated", user)
 
 
 def search_accounts(*, query: str = "", role: str = "", status: str = ""):

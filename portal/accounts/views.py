@@ -107,6 +107,8 @@ def login():
         user = services.authenticate(form.email.data, form.password.data)
         if user is None:
             g.attempt_failed = True
+            services.record_failed_sign_in(services.user_by_email(form.email.data))
+            db.session.commit()
             # One message whatever went wrong: unknown, wrong password or deactivated (S8).
             form.password.errors.append(
                 _(
@@ -183,6 +185,8 @@ def second_factor_challenge():
             return _after_sign_in(next_url, carry_action, carry_fields)
         db.session.rollback()
         g.attempt_failed = True
+        services.record_failed_sign_in(user, step="second_factor")
+        db.session.commit()
         form.code.errors.append(
             _("That code did not work. Codes change every 30 seconds; please try the newest one.")
         )
@@ -201,7 +205,7 @@ def logout():
     # The person's language outlives their session, so the sign-in page stays in it.
     locale = current_user.locale if current_user.is_authenticated else session.get("locale")
     if current_user.is_authenticated:
-        services.end_sessions(current_user)
+        services.sign_out(current_user)
         db.session.commit()
         logout_user()
     session.clear()
