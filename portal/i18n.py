@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 from portal.accounts.models import LOCALES
 
@@ -20,7 +21,21 @@ def select_locale() -> str | None:
     return request.accept_languages.best_match(list(LOCALES)) or "en"
 
 
+def bilingual(obj, field: str) -> Markup:
+    """A bilingual field in the reader's language, else the other one marked with its lang."""
+    locale = str(get_locale() or "en")
+    other = "fr" if locale == "en" else "en"
+    own, fallback = getattr(obj, f"{field}_{locale}", None), getattr(obj, f"{field}_{other}", None)
+    if own:
+        return escape(own)
+    if fallback:
+        return Markup('<span lang="{}">{}</span>').format(other, fallback)
+    return Markup("")
+
+
 def register_i18n(app: Flask) -> None:
+    app.jinja_env.globals["bilingual"] = bilingual
+
     @app.context_processor
     def inject_locale():
         locale = str(get_locale() or "en")

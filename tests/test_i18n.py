@@ -34,8 +34,12 @@ def _code_messages() -> set[str]:
         ("portal/templates/**.txt", "jinja2"),
     ]
     found = set()
+    # Babel skips folders starting with "_" by default; templates/_macros must be read too.
     for _filename, _lineno, message, _comments, _context in extract_from_dir(
-        str(ROOT), method_map, keywords={**KEYWORDS}
+        str(ROOT),
+        method_map,
+        keywords={**KEYWORDS},
+        directory_filter=lambda path: not Path(path).name.startswith("."),
     ):
         found.add(message[0] if isinstance(message, tuple) else message)
     return found

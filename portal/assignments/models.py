@@ -118,7 +118,7 @@ class Assignment(Base):
     def waiting_on(self) -> str:
         """What happens next, in plain words, for the consultant's dashboard."""
         if self.extension_pending:
-            return str(_l("Waiting for the editor to answer your request for more time."))
+            return str(_l("Waiting for the editors to answer your request for more time."))
         return str(
             {
                 AssignmentState.OFFERED: _l("Waiting for you to accept or decline."),

@@ -5,11 +5,13 @@ They flush, never commit; views commit once and send any e-mail after the commit
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import Role, User
 from portal.assignments.models import (
@@ -18,6 +20,7 @@ from portal.assignments.models import (
     AssignmentState,
     ExtensionState,
 )
+from portal.audit.services import record
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import utcnow
@@ -89,6 +92,14 @@ def assign_section(
         raise DomainError(
             _l("%(name)s is already assigned to this section.", name=consultant.display_name)
         ) from error
+    record(
+        actor,
+        "assignment.offered",
+        assignment,
+        section_id=section.id,
+        consultant_id=consultant.id,
+        due_on=due_on.isoformat(),
+    )
     return assignment
 
 
@@ -96,7 +107,7 @@ def accept(consultant: User, assignment: Assignment) -> None:
     _require_state(assignment, AssignmentState.OFFERED)
     assignment.state = AssignmentState.ACCEPTED
     assignment.responded_at = utcnow()
-    db.session.flush()
+    record(consultant, "assignment.accepted", assignment)
 
 
 def decline(consultant: User, assignment: Assignment, reason: str | None = None) -> None:
@@ -106,14 +117,15 @@ def decline(consultant: User, assignment: Assignment, reason: str | None = None)
     assignment.responded_at = utcnow()
     assignment.decline_reason = _clean(reason)
     assignment.extension_state = None
-    db.session.flush()
+    # Whether a reason was given, never the reason itself.
+    record(consultant, "assignment.declined", assignment, explained=bool(assignment.decline_reason))
 
 
 def start_review(consultant: User, assignment: Assignment) -> None:
     _require_state(assignment, AssignmentState.ACCEPTED)
     assignment.state = AssignmentState.IN_REVIEW
     assignment.started_at = utcnow()
-    db.session.flush()
+    record(consultant, "assignment.started", assignment)
 
 
 def submit_review(consultant: User, assignment: Assignment) -> None:
@@ -122,14 +134,14 @@ def submit_review(consultant: User, assignment: Assignment) -> None:
     assignment.submitted_at = utcnow()
     if assignment.extension_pending:
         assignment.extension_state = None
-    db.session.flush()
+    record(consultant, "assignment.submitted", assignment)
 
 
 def withdraw(actor: User, assignment: Assignment) -> None:
     _require_state(assignment, *OPEN_STATES)
     assignment.state = AssignmentState.WITHDRAWN
     assignment.extension_state = None
-    db.session.flush()
+    record(actor, "assignment.withdrawn", assignment)
 
 
 def request_extension(
@@ -145,7 +157,7 @@ def request_extension(
     assignment.extension_reason = _clean(reason)
     assignment.extension_answered_at = None
     assignment.extension_answered_by_id = None
-    db.session.flush()
+    record(consultant, "assignment.extension_requested", assignment, until=until.isoformat())
 
 
 def answer_extension(
@@ -163,7 +175,13 @@ def answer_extension(
         assignment.extension_state = ExtensionState.REFUSED
     assignment.extension_answered_at = utcnow()
     assignment.extension_answered_by_id = actor.id
-    db.session.flush()
+    record(
+        actor,
+        "assignment.extension_answered",
+        assignment,
+        granted=grant,
+        due_on=assignment.due_on.isoformat(),
+    )
 
 
 # Reading -----------------------------------------------------------------------------------
@@ -175,6 +193,7 @@ def consultant_assignments_query(consultant: User):
     return (
         select(Assignment)
         .where(Assignment.consultant_id == consultant.id)
+        .options(joinedload(Assignment.section).joinedload(Section.report))
         .order_by(open_first, Assignment.due_on, Assignment.id.desc())
     )
 
@@ -217,10 +236,12 @@ def report_matrix(
     """
     sections = select(Section).where(Section.report_id == report_id)
     if query:
-        pattern = f"%{query.strip().lower()}%"
+        # What the editor typed is matched literally: % and _ are not wildcards here.
+        literal = re.sub(r"([\\%_])", r"\\\1", query.strip().lower())
+        pattern = f"%{literal}%"
         sections = sections.where(
-            func.lower(Section.title_en).like(pattern)
-            | func.lower(func.coalesce(Section.title_fr, "")).like(pattern)
+            func.lower(Section.title_en).like(pattern, escape="\\")
+            | func.lower(func.coalesce(Section.title_fr, "")).like(pattern, escape="\\")
         )
     conditions = []
     if state in {s.value for s in AssignmentState}:

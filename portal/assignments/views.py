@@ -15,7 +15,7 @@ from portal.assignments.forms import (
     ExtensionAnswerForm,
     ExtensionRequestForm,
 )
-from portal.assignments.models import Assignment
+from portal.assignments.models import OPEN_STATES, Assignment
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.mail import absolute_url, send_mail
@@ -27,13 +27,45 @@ PER_PAGE = 20
 
 
 def get_assignment(assignment_id: int) -> Assignment:
-    """Editors may open any assignment; a consultant only their own (404 otherwise, Z3)."""
+    """Editors may open any assignment; a consultant only their own, and only while it lets them
+    read the section: once declined or withdrawn it is 404 like any other (Z3)."""
     assignment = db.session.get(Assignment, assignment_id)
     if assignment is None:
         abort(404)
-    if current_user.role in EDITORIAL_ROLES or assignment.consultant_id == current_user.id:
+    if current_user.role in EDITORIAL_ROLES:
+        return assignment
+    if assignment.consultant_id == current_user.id and assignment.lets_read():
         return assignment
     abort(404)
+
+
+def get_own_assignment(assignment_id: int) -> Assignment:
+    """The current consultant's own assignment in any state, for their answers to it: a second
+    "Decline" is told it is already declined rather than shown a 404 (R3). 404 for anyone else's."""
+    assignment = db.session.get(Assignment, assignment_id)
+    if assignment is None or assignment.consultant_id != current_user.id:
+        abort(404)
+    return assignment
+
+
+def _back_to(assignment: Assignment) -> str:
+    """The assignment's page while the consultant may still see it, else their dashboard."""
+    if assignment.lets_read():
+        return url_for("assignments.assignment", assignment_id=assignment.id)
+    return url_for("assignments.dashboard")
+
+
+def _assignment_page(assignment: Assignment, status: int = 200, **forms):
+    forms.setdefault("decline_form", DeclineForm(formdata=None))
+    forms.setdefault("extension_form", ExtensionRequestForm(formdata=None))
+    forms.setdefault("answer_form", ExtensionAnswerForm(formdata=None))
+    return render_template(
+        "assignments/assignment.html",
+        assignment=assignment,
+        section=assignment.section,
+        today=utcnow().date(),
+        **forms,
+    ), status
 
 
 @bp.get("/assignments")
@@ -50,29 +82,18 @@ def dashboard():
 
 @bp.get("/assignments/<int:assignment_id>")
 def assignment(assignment_id: int):
-    assignment = get_assignment(assignment_id)
-    return render_template(
-        "assignments/assignment.html",
-        assignment=assignment,
-        section=assignment.section,
-        decline_form=DeclineForm(),
-        extension_form=ExtensionRequestForm(),
-        answer_form=ExtensionAnswerForm(),
-        today=utcnow().date(),
-    )
+    return _assignment_page(get_assignment(assignment_id))
 
 
 def _consultant_action(assignment_id: int, operation, success: str, *, then=None):
     """Run one consultant operation on their own assignment, commit once, and report back."""
-    assignment = get_assignment(assignment_id)
-    if assignment.consultant_id != current_user.id:
-        abort(404)
+    assignment = get_own_assignment(assignment_id)
     try:
         operation(assignment)
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")
-        return redirect(url_for("assignments.assignment", assignment_id=assignment.id))
+        return redirect(_back_to(assignment))
     db.session.commit()
     flash(success, "success")
     return redirect(
@@ -95,25 +116,21 @@ def accept(assignment_id: int):
 def decline(assignment_id: int):
     form = DeclineForm()
     if not form.validate():
-        assignment = get_assignment(assignment_id)
-        return render_template(
-            "assignments/assignment.html",
-            assignment=assignment,
-            section=assignment.section,
-            decline_form=form,
-            extension_form=ExtensionRequestForm(formdata=None),
-            answer_form=ExtensionAnswerForm(formdata=None),
-            today=utcnow().date(),
-        ), 400
+        return _assignment_page(get_assignment(assignment_id), 400, decline_form=form)
+    declined = []
+
+    def decline_it(assignment: Assignment) -> None:
+        services.decline(current_user, assignment, form.reason.data)
+        declined.append(assignment)
+
     response = _consultant_action(
         assignment_id,
-        lambda a: services.decline(current_user, a, form.reason.data),
+        decline_it,
         _("You declined this assignment. The editors have been told; no reason is needed."),
         then=lambda a: url_for("assignments.dashboard"),
     )
-    assignment = db.session.get(Assignment, assignment_id)
-    if assignment.state.value == "declined":
-        _tell_editor_of_decline(assignment)
+    if declined:  # by this request: a repeated "Decline" does not e-mail the editor again
+        _tell_editor_of_decline(declined[0])
     return response
 
 
@@ -155,27 +172,29 @@ def submit(assignment_id: int):
 @bp.post("/assignments/<int:assignment_id>/extension")
 @roles(Role.CONSULTANT)
 def request_extension(assignment_id: int):
-    assignment = get_assignment(assignment_id)
-    if assignment.consultant_id != current_user.id:
-        abort(404)
+    assignment = get_assignment(assignment_id)  # a consultant's own, while they may read it
     form = ExtensionRequestForm()
     if form.validate():
-        return _consultant_action(
-            assignment_id,
-            lambda a: services.request_extension(
-                current_user, a, until=form.until.data, reason=form.reason.data
-            ),
-            _("Your request for more time is sent. Until it is answered, nothing changes."),
-        )
-    return render_template(
-        "assignments/assignment.html",
-        assignment=assignment,
-        section=assignment.section,
-        decline_form=DeclineForm(formdata=None),
-        extension_form=form,
-        answer_form=ExtensionAnswerForm(formdata=None),
-        today=utcnow().date(),
-    ), 400
+        try:
+            services.request_extension(
+                current_user, assignment, until=form.until.data, reason=form.reason.data
+            )
+        except DomainError as error:
+            db.session.rollback()
+            if assignment.extension_pending or assignment.state not in OPEN_STATES:
+                # A request sent twice, or the work closed meanwhile: the form is not shown.
+                flash(error.message, "error")
+                return redirect(url_for("assignments.assignment", assignment_id=assignment.id))
+            # Shown on the form, with what was typed, rather than flashed after a redirect.
+            form.until.errors.append(error.message)
+        else:
+            db.session.commit()
+            flash(
+                _("Your request for more time is sent. Until it is answered, nothing changes."),
+                "success",
+            )
+            return redirect(url_for("assignments.assignment", assignment_id=assignment.id))
+    return _assignment_page(assignment, 400, extension_form=form)
 
 
 # Editors -----------------------------------------------------------------------------------
@@ -229,16 +248,15 @@ def answer_extension(assignment_id: int):
             )
         except DomainError as error:
             db.session.rollback()
-            flash(error.message, "error")
+            if not assignment.extension_pending:  # answered meanwhile, or nothing to answer
+                flash(error.message, "error")
+                return redirect(url_for("assignments.assignment", assignment_id=assignment.id))
+            form.new_due_on.errors.append(error.message)
         else:
             db.session.commit()
             flash(_("Your answer is saved; the consultant sees it on their dashboard."), "success")
             return redirect(url_for("reports.section", section_id=assignment.section_id))
-    else:
-        for errors in form.errors.values():
-            for message in errors:
-                flash(message, "error")
-    return redirect(url_for("assignments.assignment", assignment_id=assignment.id))
+    return _assignment_page(assignment, 400, answer_form=form)
 
 
 @bp.post("/assignments/<int:assignment_id>/withdraw")

@@ -6,7 +6,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import nh3
 from markdown_it import MarkdownIt
@@ -86,11 +86,17 @@ _DROP_WITH_CONTENT = frozenset({"script", "style", "template", "noscript", "ifra
 
 @dataclass(frozen=True)
 class Block:
-    """One rendered block element: its HTML id, its kind and its plain text."""
+    """One rendered block element: its HTML id, its kind and its plain text.
+
+    `start` and `end` are its offsets in the document's `plain_text` (a container spans its
+    first to its last leaf); an empty block has start == end.
+    """
 
     id: str
     kind: str
     text: str
+    start: int = field(default=0, compare=False)
+    end: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -165,9 +171,11 @@ def _annotate_blocks(tokens: Sequence[Token], id_prefix: str) -> tuple[list[Bloc
     A list item's or block quote's text is only known at its closing token, so texts are
     gathered first and ids are assigned afterwards, in document order (outer before inner).
     """
-    opened: list[tuple[Token, str, list[str]]] = []  # every rendered block, in document order
-    open_containers: list[list[str]] = []
+    # Every rendered block in document order, with its texts and its spans in the plain text.
+    opened: list[tuple[Token, str, list[str], list[tuple[int, int]]]] = []
+    open_containers: list[tuple[list[str], list[tuple[int, int]]]] = []
     leaf_texts: list[str] = []
+    cursor = 0  # where the next non-empty leaf starts in the plain text
     for index, token in enumerate(tokens):
         kind = _BLOCK_OPEN_KINDS.get(token.type)
         if token.type in ("list_item_close", "blockquote_close"):
@@ -176,21 +184,26 @@ def _annotate_blocks(tokens: Sequence[Token], id_prefix: str) -> tuple[list[Bloc
         if kind is None:
             continue
         parts: list[str] = []
+        spans: list[tuple[int, int]] = []
         if kind in _LEAF_KINDS:
             text = normalise_text(_inline_text(tokens[index + 1]))
             leaf_texts.append(text)
             parts.append(text)
-            for container_parts in open_containers:
+            if text:
+                spans.append((cursor, cursor + len(text)))
+                cursor += len(text) + 2  # the "\n\n" joining leaves
+            for container_parts, container_spans in open_containers:
                 container_parts.append(text)
+                container_spans.extend(spans)
         else:
-            open_containers.append(parts)
+            open_containers.append((parts, spans))
         # Tight list items render their paragraphs without <p>: no element, so no id.
         if not token.hidden:
-            opened.append((token, kind, parts))
+            opened.append((token, kind, parts, spans))
 
     blocks: list[Block] = []
     used: set[str] = set()
-    for position, (token, kind, parts) in enumerate(opened):
+    for position, (token, kind, parts, spans) in enumerate(opened):
         text = normalise_text(" ".join(part for part in parts if part))
         if text:
             hex_part = block_id_hex(kind, text)
@@ -200,7 +213,8 @@ def _annotate_blocks(tokens: Sequence[Token], id_prefix: str) -> tuple[list[Bloc
         block_id = _unique_id(f"{id_prefix}{hex_part}", used)
         token.attrSet("id", block_id)
         token.attrSet("data-block", kind)
-        blocks.append(Block(id=block_id, kind=kind, text=text))
+        start, end = (spans[0][0], spans[-1][1]) if spans else (0, 0)
+        blocks.append(Block(id=block_id, kind=kind, text=text, start=start, end=end))
     return blocks, leaf_texts
 
 

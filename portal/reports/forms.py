@@ -16,7 +16,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 MAX_BODY = 200_000
 
@@ -29,7 +29,9 @@ def _title_fields():
     english = StringField(
         _l("Title in English"),
         validators=[
-            InputRequired(message=_l("Please enter a title in English.")),
+            # DataRequired, not InputRequired: it looks at the text once stripped, so a title of
+            # spaces only is refused rather than saved empty.
+            DataRequired(message=_l("Please enter a title in English.")),
             Length(max=200, message=_l("A title has at most 200 characters.")),
         ],
         filters=[_strip],
@@ -53,7 +55,7 @@ def _long_text(label, max_length: int = 5000, description=None):
             Optional(),
             Length(
                 max=max_length,
-                message=_l("Please keep this under %(count)d characters.", count=max_length),
+                message=_l("Please use at most %(count)d characters.", count=max_length),
             ),
         ],
         filters=[_strip],
@@ -106,7 +108,7 @@ class PublishForm(FlaskForm):
         validators=[
             Length(
                 max=MAX_BODY,
-                message=_l("Please keep this under %(count)d characters.", count=MAX_BODY),
+                message=_l("Please use at most %(count)d characters.", count=MAX_BODY),
             )
         ],
     )
@@ -115,7 +117,7 @@ class PublishForm(FlaskForm):
         validators=[
             Length(
                 max=MAX_BODY,
-                message=_l("Please keep this under %(count)d characters.", count=MAX_BODY),
+                message=_l("Please use at most %(count)d characters.", count=MAX_BODY),
             )
         ],
     )
@@ -125,7 +127,7 @@ class PublishForm(FlaskForm):
         description=_l("A short note for reviewers, such as “Shortened the second paragraph”."),
         validators=[
             Optional(),
-            Length(max=500, message=_l("Please keep this under %(count)d characters.", count=500)),
+            Length(max=500, message=_l("Please use at most %(count)d characters.", count=500)),
         ],
         filters=[_strip],
     )
@@ -148,7 +150,7 @@ class TransitionForm(FlaskForm):
         _l("Note (optional)"),
         validators=[
             Optional(),
-            Length(max=500, message=_l("Please keep this under %(count)d characters.", count=500)),
+            Length(max=500, message=_l("Please use at most %(count)d characters.", count=500)),
         ],
         filters=[_strip],
     )

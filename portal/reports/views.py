@@ -186,8 +186,11 @@ def report(report_id: int):
         (str(user.id), user.display_name) for user in consultants_all
     ]
     if not form.validate():
+        # An unusable filter (say, a consultant no longer active) is dropped, but the filter
+        # form keeps its choices so the editor can filter again.
+        choices = form.state.choices, form.consultant.choices
         form = MatrixFilterForm(formdata=None)
-        form.state.choices, form.consultant.choices = [], []
+        form.state.choices, form.consultant.choices = choices
     page = request.args.get("page", 1, type=int)
     sections, consultants, cells = assignment_services.report_matrix(
         report.id,
@@ -419,7 +422,7 @@ def publish(section_id: int):
         latest=latest,
         previews=previews,
         max_import_mb=MAX_IMPORT_BYTES // (1024 * 1024),
-    ), _status()
+    ), 400 if form.errors else 200  # a preview or an import that worked is no bad request
 
 
 def _import_into(form: PublishForm) -> None:

@@ -446,3 +446,17 @@ def test_any_source_renders_with_unique_ids_on_every_block(source):
     assert [element.attrs["id"] for element in found] == [block.id for block in document.blocks]
     assert len({block.id for block in document.blocks}) == len(document.blocks)
     assert_inert(document.html)
+
+
+def test_blocks_know_their_span_in_the_plain_text():
+    doc = render_markdown("# Title\n\nFirst para.\n\n- item one\n- item two\n\n> quoted\n> text\n\nEnd.")
+    spans = {(b.kind, b.text): doc.plain_text[b.start : b.end] for b in doc.blocks}
+    assert spans == {
+        ("heading", "Title"): "Title",
+        ("paragraph", "First para."): "First para.",
+        ("list_item", "item one"): "item one",
+        ("list_item", "item two"): "item two",
+        ("blockquote", "quoted text"): "quoted text",
+        ("paragraph", "quoted text"): "quoted text",
+        ("paragraph", "End."): "End.",
+    }

@@ -1,7 +1,7 @@
 """The header's language switcher turns the whole page French, and back to English.
 
-Pages: sign-in (anonymous), home and "My account" (signed in), and the admin's account list and
-invitation form.
+Pages: sign-in (anonymous), a consultant's home (their assignments) and "My account" (signed in),
+and the admin's account list and invitation form (whose navigation has "Reports").
 
 The French terms come from the glossary (/work/shared/guides/glossary.md). Each check first finds
 the English strings on the English page, so the "no English left" check on the French page is known
@@ -55,7 +55,14 @@ COMMON_EN = [
 SIGNED_IN_EN = ["Home", "My account", "Sign out", "Main navigation", "Close"]
 ENGLISH = {
     "sign-in": [*COMMON_EN, "Sign in", "E-mail address", "Password", "Forgot your password?"],
-    "home": [*COMMON_EN, *SIGNED_IN_EN, "Welcome", "Open my account"],
+    # A consultant's home is their assignments (the test account has none yet).
+    "home": [
+        *COMMON_EN,
+        *SIGNED_IN_EN,
+        "Welcome",
+        "My assignments",
+        "Nothing is assigned to you at the moment",
+    ],
     "account": [
         *COMMON_EN,
         *SIGNED_IN_EN,
@@ -70,6 +77,7 @@ ENGLISH = {
     "accounts": [
         *COMMON_EN,
         *SIGNED_IN_EN,
+        "Reports",
         "Accounts",
         "Invite someone",
         "Filter accounts",
@@ -83,6 +91,7 @@ ENGLISH = {
     "invite": [
         *COMMON_EN,
         *SIGNED_IN_EN,
+        "Reports",
         "Invite someone",
         "You will get a one-time link to pass on",
         "Display name",
@@ -96,7 +105,7 @@ ENGLISH = {
 # Glossary terms each French page must show.
 FRENCH = {
     "sign-in": ["Se connecter", "Sortie rapide", "portail"],
-    "home": ["Se déconnecter", "Sortie rapide", "Mon compte"],
+    "home": ["Se déconnecter", "Sortie rapide", "Mon compte", "Mes affectations"],
     "account": [
         "Se déconnecter",
         "Sortie rapide",
@@ -104,8 +113,15 @@ FRENCH = {
         "Nom d'affichage",
         "Second facteur",
     ],
-    "accounts": ["Se déconnecter", "Sortie rapide", "Nom d'affichage", "Nom légal"],
-    "invite": ["Se déconnecter", "Sortie rapide", "Nom d'affichage", "Nom légal", "Consultante"],
+    "accounts": ["Se déconnecter", "Sortie rapide", "Rapports", "Nom d'affichage", "Nom légal"],
+    "invite": [
+        "Se déconnecter",
+        "Sortie rapide",
+        "Rapports",
+        "Nom d'affichage",
+        "Nom légal",
+        "Consultante",
+    ],
 }
 
 

@@ -9,15 +9,22 @@ from playwright.sync_api import expect
 
 pytestmark = pytest.mark.e2e
 
-HOME, ACCOUNTS, MY_ACCOUNT = (
+HOME, REPORTS, ACCOUNTS, AUDIT, MY_ACCOUNT = (
     ("/", "Home"),
+    ("/reports", "Reports"),
     ("/admin/accounts", "Accounts"),
+    ("/admin/audit", "Audit trail"),
     ("/account", "My account"),
 )
 # role: (e-mail, display name, saved language, main navigation as (href, English label))
 ROLES = {
-    "admin": ("admin@example.org", "Morgan Ellis", "en", [HOME, ACCOUNTS, MY_ACCOUNT]),
-    "editor": ("editor@example.org", "Camille Roy", "fr", [HOME, MY_ACCOUNT]),
+    "admin": (
+        "admin@example.org",
+        "Morgan Ellis",
+        "en",
+        [HOME, REPORTS, ACCOUNTS, AUDIT, MY_ACCOUNT],
+    ),
+    "editor": ("editor@example.org", "Camille Roy", "fr", [HOME, REPORTS, MY_ACCOUNT]),
     "consultant": ("consultant@example.org", "Amara", "en", [HOME, MY_ACCOUNT]),
 }
 
@@ -53,6 +60,19 @@ def test_each_role_sees_its_navigation_and_can_sign_out(page, axe, ui, role):
         expect(page.locator("a[href^='/admin']")).to_have_count(0)
         # Not just hidden: the page itself is refused.
         response = page.goto("/admin/accounts")
+        assert response is not None and response.status == 403
+        axe(page)
+        page.goto("/")
+    if REPORTS in nav:
+        # The reports link leads to the report list, which holds the demo report.
+        page.locator("header nav.usa-nav .usa-nav__primary a[href='/reports']").click()
+        expect(page).to_have_url(re.compile(r"/reports$"))
+        expect(page.locator("main table")).to_contain_text("2027")
+        axe(page)
+        page.goto("/")
+    else:
+        expect(page.locator("a[href^='/reports']")).to_have_count(0)
+        response = page.goto("/reports")
         assert response is not None and response.status == 403
         axe(page)
         page.goto("/")
