@@ -10,6 +10,14 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.config import load_config
 
+# Every model module, so the metadata (and Alembic's comparison) always knows every table.
+MODEL_MODULES = (
+    "portal.accounts.models",
+    "portal.reports.models",
+    "portal.assignments.models",
+    "portal.review.models",
+    "portal.audit.models",
+)
 VIEW_MODULES = (
     "portal.core.views",
     "portal.accounts.views",
@@ -17,6 +25,7 @@ VIEW_MODULES = (
     "portal.reports.views",
     "portal.assignments.views",
     "portal.audit.views",
+    "portal.review.views",
 )
 
 
@@ -53,6 +62,8 @@ def register_extensions(app: Flask) -> None:
     from portal.i18n import register_i18n, select_locale
     from portal.security import register_security
 
+    for module in MODEL_MODULES:
+        import_module(module)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     csrf.init_app(app)
@@ -90,6 +101,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.audit import bp as audit_bp
     from portal.core import bp as core_bp
     from portal.reports import bp as reports_bp
+    from portal.review import bp as review_bp
 
     # Importing the views modules attaches their routes to the blueprints.
     for module in VIEW_MODULES:
@@ -101,6 +113,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(reports_bp)
     app.register_blueprint(assignments_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(review_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -99,6 +99,18 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("assignments.assign", "POST"): EDITORIAL,
     ("assignments.answer_extension", "POST"): EDITORIAL,
     ("assignments.withdraw", "POST"): EDITORIAL,
+    # The matrix's consultant has accepted the section, so they may annotate and decide.
+    ("review.annotate", "GET"): SIGNED_IN,
+    ("review.annotate", "POST"): SIGNED_IN,
+    ("review.thread", "GET"): SIGNED_IN,
+    ("review.reply", "POST"): SIGNED_IN,
+    ("review.resolve", "POST"): SIGNED_IN,
+    ("review.reopen", "POST"): SIGNED_IN,
+    ("review.confirm", "POST"): SIGNED_IN,
+    ("review.addressed", "POST"): EDITORIAL,
+    ("review.decision", "GET"): CONSULTANT_ONLY,
+    ("review.decision", "POST"): CONSULTANT_ONLY,
+    ("review.set_independent_review", "POST"): EDITORIAL,
 }
 
 SAMPLE_ARGS = {"filename": "css/portal.css", "token": "not-a-real-token", "number": 1}
@@ -191,8 +203,10 @@ def _objects(app, ids: dict) -> dict:
     from datetime import timedelta
 
     from portal.accounts.models import Role, User
-    from portal.assignments.services import assign_section
+    from portal.assignments.services import accept, assign_section
     from portal.models import utcnow
+    from portal.review.models import AnnotationKind
+    from portal.review.services import create_annotation
     from portal.reports import services as reports
 
     with app.app_context():
@@ -202,11 +216,19 @@ def _objects(app, ids: dict) -> dict:
         reports.publish_version(
             editor, section, body_en="Text.", body_fr=None, change_summary=None, based_on=0
         )
+        consultant = db.session.get(User, ids["consultant"])
         assignment = assign_section(
-            editor,
+            editor, section, consultant, due_on=utcnow().date() + timedelta(days=7)
+        )
+        accept(consultant, assignment)
+        annotation = create_annotation(
+            consultant,
             section,
-            db.session.get(User, ids["consultant"]),
-            due_on=utcnow().date() + timedelta(days=7),
+            language="en",
+            kind=AnnotationKind.COMMENT,
+            body="A note.",
+            start=0,
+            end=5,
         )
         db.session.commit()
         target = User(email="target@example.org", display_name="Target", role=Role.CONSULTANT)
@@ -217,6 +239,7 @@ def _objects(app, ids: dict) -> dict:
             "report_id": report.id,
             "section_id": section.id,
             "assignment_id": assignment.id,
+            "annotation_id": annotation.id,
         }
 
 

@@ -15,12 +15,18 @@ class AuditFilterForm(FlaskForm):
     action = StringField(
         _l("Action starts with"),
         description=_l("For example “account.” or “assignment.decline”."),
-        validators=[Optional(), Length(max=64, message=_l("Please use at most %(count)d characters.", count=64))],
+        validators=[
+            Optional(),
+            Length(max=64, message=_l("Please use at most %(count)d characters.", count=64)),
+        ],
     )
     actor = SelectField(_l("Who"), choices=[], validators=[Optional()])
     object_type = StringField(
         _l("Object type"),
-        validators=[Optional(), Length(max=40, message=_l("Please use at most %(count)d characters.", count=40))],
+        validators=[
+            Optional(),
+            Length(max=40, message=_l("Please use at most %(count)d characters.", count=40)),
+        ],
     )
     since = DateField(_l("From"), validators=[Optional()], format="%Y-%m-%d")
     until = DateField(_l("Until (inclusive)"), validators=[Optional()], format="%Y-%m-%d")

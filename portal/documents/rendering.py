@@ -269,3 +269,22 @@ def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
 def _keep_fragment_only(url: str) -> str | None:
     """Keep in-page links ("#...") and drop other relative URLs, "//host" ones included."""
     return url if url.startswith("#") else None
+
+
+# Block quotes are left out: the paragraphs inside them carry their own controls.
+_BLOCK_OPENING_TAG = re.compile(
+    r'<(?P<tag>p|h[1-6]|li)\b(?P<attrs>[^>]*?)\bid="(?P<id>[A-Za-z][\w-]*)"[^>]*>'
+)
+
+
+def add_block_controls(html: str, control_for) -> str:
+    """Insert a control at the start of every block of rendered, sanitised HTML.
+
+    `control_for(block_id)` returns the (already safe) markup to insert, or "" for none. Used
+    to give every block a keyboard- and script-free "comment on this passage" link.
+    """
+
+    def insert(match: re.Match) -> str:
+        return match.group(0) + control_for(match.group("id"))
+
+    return _BLOCK_OPENING_TAG.sub(insert, html)

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from portal.accounts.models import User
+from portal.audit.services import record
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import utcnow
@@ -58,7 +59,7 @@ def create_report(
         revision=1,
     )
     db.session.add(report)
-    db.session.flush()
+    record(actor, "report.created", report)
     return report
 
 
@@ -73,7 +74,7 @@ def update_report(actor: User, report: Report, *, expected_revision: int, **fiel
     report.description_fr = _clean(fields.get("description_fr"))
     report.year = fields["year"]
     report.revision += 1
-    db.session.flush()
+    record(actor, "report.updated", report)
 
 
 def set_report_status(actor: User, report: Report, status: ReportStatus) -> None:
@@ -81,7 +82,7 @@ def set_report_status(actor: User, report: Report, status: ReportStatus) -> None
         raise DomainError(_l("The report already has this status."))
     report.status = status
     report.revision += 1
-    db.session.flush()
+    record(actor, "report.status_changed", report, status=status.value)
 
 
 # Sections ----------------------------------------------------------------------------------
@@ -112,7 +113,7 @@ def create_section(
         revision=1,
     )
     db.session.add(section)
-    db.session.flush()
+    record(actor, "section.created", section, report_id=report.id)
     return section
 
 
@@ -128,11 +129,15 @@ def update_section(actor: User, section: Section, *, expected_revision: int, **f
     section.content_note_en = _clean(fields.get("content_note_en"))
     section.content_note_fr = _clean(fields.get("content_note_fr"))
     section.revision += 1
-    db.session.flush()
+    record(actor, "section.updated", section)
 
 
 def move_section(actor: User, section: Section, offset: int) -> None:
-    """Move a section up (-1) or down (+1) among its report's sections."""
+    """Move a section up (-1) or down (+1) among its report's sections.
+
+    It swaps places with the nearest section that is archived or not as it is: the dashboard
+    lists archived sections after the others, so swapping with one would change nothing there.
+    """
     siblings = list(
         db.session.scalars(
             select(Section)
@@ -140,14 +145,16 @@ def move_section(actor: User, section: Section, offset: int) -> None:
             .order_by(Section.position, Section.id)
         )
     )
-    index = siblings.index(section)
+    peers = [sibling for sibling in siblings if sibling.is_archived == section.is_archived]
+    index = peers.index(section)
     target = index + offset
-    if offset not in (-1, 1) or not 0 <= target < len(siblings):
+    if offset not in (-1, 1) or not 0 <= target < len(peers):
         raise DomainError(_l("This section cannot move further in that direction."))
-    siblings[index], siblings[target] = siblings[target], siblings[index]
+    i, j = siblings.index(section), siblings.index(peers[target])
+    siblings[i], siblings[j] = siblings[j], siblings[i]
     for position, sibling in enumerate(siblings, start=1):
         sibling.position = position
-    db.session.flush()
+    record(actor, "section.moved", section, position=section.position)
 
 
 def set_section_archived(actor: User, section: Section, archived: bool) -> None:
@@ -156,7 +163,7 @@ def set_section_archived(actor: User, section: Section, archived: bool) -> None:
         raise DomainError(_l("The section is already in that state."))
     section.archived_at = utcnow() if archived else None
     section.revision += 1
-    db.session.flush()
+    record(actor, "section.archived" if archived else "section.restored", section)
 
 
 def transition_section(
@@ -186,7 +193,13 @@ def transition_section(
     section.state_changed_at = transition.at
     section.state_changed_by_id = actor.id
     db.session.add(transition)
-    db.session.flush()
+    record(
+        actor,
+        "section.state_changed",
+        section,
+        previous=transition.from_state.value,
+        state=to_state.value,
+    )
     return transition
 
 
@@ -272,5 +285,11 @@ def publish_version(
             _l("Another version was published while you were writing."), latest_version(section)
         ) from error
     section.revision += 1
-    db.session.flush()
+    record(actor, "version.published", version, number=version.number, sha256=digest)
+    if latest is not None:
+        from portal.review.services import ask_again_after_new_version, carry_annotations
+
+        # Annotations follow their text (or become orphans), and earlier decisions go stale.
+        carry_annotations(section, latest, version)
+        ask_again_after_new_version(section)
     return version

@@ -13,7 +13,7 @@ from portal.assignments import services as assignment_services
 from portal.assignments.models import ASSIGNMENT_STATE_TITLES, Assignment, AssignmentState
 from portal.documents.diffing import change_counts, word_diff
 from portal.documents.importing import ImportRefused, import_document
-from portal.documents.rendering import render_markdown
+from portal.documents.rendering import add_block_controls, render_markdown
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import utcnow
@@ -488,13 +488,24 @@ def version(section_id: int, number: int):
 def _render_version(section: Section, version: SectionVersion | None):
     from flask_babel import get_locale
 
+    from portal.review import services as review
+
     lang = _reading_language(str(get_locale() or "en"))
     show_note = section.has_content_note and request.args.get("continue") != "1"
+    latest = section.versions[-1] if section.versions else None
+    is_latest = version is not None and latest is not None and version.id == latest.id
+    can_annotate = is_latest and review.can_work_on(current_user, section)
     rendered = {}
     if version is not None and not show_note:
-        rendered["en"] = _rendered(version.body_en, "en-")
-        if version.has_french:
-            rendered["fr"] = _rendered(version.body_fr, "fr-")
+        for code in ("en", "fr"):
+            if version.body(code):
+                rendered[code] = _rendered_for_review(
+                    section, version.body(code), code, can_annotate
+                )
+    annotations, orphans = [], []
+    if is_latest and not show_note:
+        for annotation in review.visible_annotations(current_user, section):
+            (orphans if annotation.is_orphan else annotations).append(annotation)
     assignment = None
     if current_user.role is Role.CONSULTANT:
         assignment = assignment_services.reading_assignment(current_user, section)
@@ -509,7 +520,32 @@ def _render_version(section: Section, version: SectionVersion | None):
         lang=lang,
         show_note=show_note,
         assignment=assignment,
+        is_latest=is_latest,
+        can_annotate=can_annotate,
+        can_decide=can_annotate and current_user.role is Role.CONSULTANT,
+        annotations=annotations,
+        orphans=orphans,
     )
+
+
+def _rendered_for_review(section: Section, source: str, lang: str, controls: bool) -> Markup:
+    """The sanitised text, with a "comment on this passage" link opening every block."""
+    document = render_markdown(source, id_prefix=f"{lang}-")
+    if not controls:
+        return Markup(document.html)  # noqa: S704  (sanitised by nh3)
+    first_words = {block.id: block.text[:60] for block in document.blocks}
+
+    def control(block_id: str) -> str:
+        url = url_for("review.annotate", section_id=section.id, language=lang, block_id=block_id)
+        label = _("Comment on this passage: %(words)s", words=first_words.get(block_id, ""))
+        return str(
+            Markup(
+                '<a class="portal-annotate" href="{}"><span aria-hidden="true">✎</span>'
+                '<span class="usa-sr-only">{}</span></a>'
+            ).format(url, label)
+        )
+
+    return Markup(add_block_controls(document.html, control))  # noqa: S704  (sanitised by nh3)
 
 
 @bp.get("/sections/<int:section_id>/compare")
