@@ -205,9 +205,9 @@ def _objects(app, ids: dict) -> dict:
     from portal.accounts.models import Role, User
     from portal.assignments.services import accept, assign_section
     from portal.models import utcnow
+    from portal.reports import services as reports
     from portal.review.models import AnnotationKind
     from portal.review.services import create_annotation
-    from portal.reports import services as reports
 
     with app.app_context():
         editor = db.session.get(User, ids["editor"])
