@@ -7,20 +7,28 @@ PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast test-e2e lint format translations compile-translations assets clean
+.PHONY: help install lock run test test-fast test-e2e lint format translations compile-translations assets clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --upgrade 'pip>=24,<27'
 
-$(VENV)/.installed: $(BIN)/activate pyproject.toml
-	$(BIN)/pip install --quiet -e '.[dev,production]'
+# Exact versions come from requirements.lock (refresh with `make lock`); the portal itself is
+# installed editable on top, without resolving anything again.
+$(VENV)/.installed: $(BIN)/activate pyproject.toml requirements.lock
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
 install: $(VENV)/.installed ## Create .venv and install the portal with its test tools
+
+lock: $(BIN)/activate ## Refresh requirements.lock (exact versions) from pyproject.toml
+	$(BIN)/pip install --quiet 'pip-tools>=7.4,<8'
+	$(BIN)/pip-compile --quiet --strip-extras --extra dev --extra production \
+		--no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
 
 compile-translations: $(VENV)/.installed ## Compile the .po catalogs to .mo
 	$(BIN)/pybabel compile -d translations

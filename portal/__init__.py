@@ -26,6 +26,7 @@ VIEW_MODULES = (
     "portal.assignments.views",
     "portal.audit.views",
     "portal.review.views",
+    "portal.review.report_views",
 )
 
 

@@ -111,9 +111,13 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("review.decision", "GET"): CONSULTANT_ONLY,
     ("review.decision", "POST"): CONSULTANT_ONLY,
     ("review.set_independent_review", "POST"): EDITORIAL,
+    ("review.report_annotations", "GET"): EDITORIAL,
+    ("review.export_report", "GET"): EDITORIAL,
+    ("review.export_section", "GET"): EDITORIAL,
+    ("review.print_report", "GET"): EDITORIAL,
 }
 
-SAMPLE_ARGS = {"filename": "css/portal.css", "token": "not-a-real-token", "number": 1}
+SAMPLE_ARGS = {"filename": "css/portal.css", "token": "not-a-real-token", "number": 1, "fmt": "csv"}
 
 
 def declared_routes(app) -> set[tuple[str, str]]:

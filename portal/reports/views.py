@@ -266,9 +266,21 @@ def section(section_id: int):
         transitions=transitions,
         transition_form=TransitionForm(),
         targets=[state for state in SectionState if section.can_move_to(state)],
+        **_decisions_of(section),
         today=utcnow().date(),
         AssignmentState=AssignmentState,
     )
+
+
+def _decisions_of(section: Section) -> dict:
+    from portal.review import services as review
+
+    current, stale = review.current_decisions(section)
+    return {
+        "current_decisions": current,
+        "stale_decisions": stale,
+        "outcome": review.outcome(section),
+    }
 
 
 @bp.route("/sections/<int:section_id>/edit", methods=["GET", "POST"])

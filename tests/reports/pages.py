@@ -39,7 +39,12 @@ class _Node:
     children: list = field(default_factory=list)
 
     def text(self) -> str:
-        return "".join(c if isinstance(c, str) else c.text() for c in self.children)
+        """The text a reader sees, without the "comment on this passage" controls."""
+        return "".join(
+            c if isinstance(c, str) else c.text()
+            for c in self.children
+            if isinstance(c, str) or "portal-annotate" not in c.classes()
+        )
 
     def classes(self) -> set[str]:
         return set((self.attrs.get("class") or "").split())
