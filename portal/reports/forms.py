@@ -139,6 +139,8 @@ class PublishForm(FlaskForm):
         validators=[Optional()],
     )
     based_on = RevisionField()
+    # The suggested rewording this version applies, if any: it is marked addressed on publish.
+    suggestion = HiddenField()
     import_document = SubmitField(_l("Import into the text"))
     preview = SubmitField(_l("Preview"))
     publish = SubmitField(_l("Publish version"))

@@ -397,6 +397,7 @@ def publish(section_id: int):
         if latest:
             form.body_en.data = latest.body_en
             form.body_fr.data = latest.body_fr or ""
+            _apply_suggestion(section, form, request.args.get("suggestion", type=int))
     previews = None
     if request.method == "POST" and form.validate():
         if form.import_document.data:
@@ -424,6 +425,7 @@ def publish(section_id: int):
                     db.session.rollback()
                     form.body_en.errors.append(error.message)
                 else:
+                    _mark_suggestion_addressed(section, form.suggestion.data, version.number)
                     db.session.commit()
                     flash(_("Version %(number)d is published.", number=version.number), "success")
                     return redirect(url_for("reports.section", section_id=section.id))
@@ -435,6 +437,60 @@ def publish(section_id: int):
         previews=previews,
         max_import_mb=MAX_IMPORT_BYTES // (1024 * 1024),
     ), 400 if form.errors else 200  # a preview or an import that worked is no bad request
+
+
+def _suggestion(section: Section, annotation_id) -> object | None:
+    from portal.review.models import Annotation, AnnotationKind, AnnotationState
+
+    try:
+        annotation = db.session.get(Annotation, int(annotation_id))
+    except (TypeError, ValueError):
+        return None
+    if (
+        annotation is None
+        or annotation.section_id != section.id
+        or annotation.kind is not AnnotationKind.SUGGESTION
+        or annotation.state is AnnotationState.RESOLVED
+    ):
+        return None
+    return annotation
+
+
+def _apply_suggestion(section: Section, form: PublishForm, annotation_id: int | None) -> None:
+    """Put a suggested rewording into the text box; the editor checks it and publishes."""
+    from portal.review.services import apply_suggestion
+
+    annotation = _suggestion(section, annotation_id) if annotation_id else None
+    if annotation is None:
+        return
+    field = form.body_fr if annotation.language == "fr" else form.body_en
+    rewritten = apply_suggestion(annotation, field.data or "")
+    if rewritten is None:
+        flash(
+            _(
+                "The passage could not be found exactly once in the text, so the rewording was "
+                "not applied. Please apply it by hand: “%(words)s”.",
+                words=annotation.replacement,
+            ),
+            "warning",
+        )
+        return
+    field.data = rewritten
+    form.suggestion.data = str(annotation.id)
+    form.change_summary.data = _(
+        "Applied a suggested rewording by %(name)s.", name=annotation.author.display_name
+    )
+    flash(
+        _("The suggested rewording is applied in the text below. Check it, then publish."), "info"
+    )
+
+
+def _mark_suggestion_addressed(section: Section, annotation_id, number: int) -> None:
+    from portal.review.services import mark_addressed
+
+    annotation = _suggestion(section, annotation_id) if annotation_id else None
+    if annotation is not None and annotation.state.value == "open":
+        mark_addressed(current_user, annotation, number)
 
 
 def _import_into(form: PublishForm) -> None:

@@ -394,3 +394,13 @@ def ask_again_after_new_version(section: Section) -> int:
         count += 1
     db.session.flush()
     return count
+
+
+def apply_suggestion(annotation: Annotation, markdown: str) -> str | None:
+    """The Markdown with the suggested rewording in place of the passage, when the passage
+    appears exactly once in the source; None when it cannot be placed without guessing."""
+    if annotation.kind is not AnnotationKind.SUGGESTION or not annotation.replacement:
+        return None
+    if markdown.count(annotation.quote_exact) != 1:
+        return None
+    return markdown.replace(annotation.quote_exact, annotation.replacement)
