@@ -1,4 +1,4 @@
-"""Accepting a suggested rewording: the editor gets the text for the next version and confirms it."""
+"""Accepting a suggested rewording: the editor gets the next version's text and confirms it."""
 
 from __future__ import annotations
 
