@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from portal.accounts import services as account_services
 from portal.accounts.models import LOCALES, Role, User
@@ -96,7 +99,78 @@ def seed_demo(password, if_empty):
     click.echo(f"Demo data is ready; the accounts' password is {password!r}.")
 
 
+def _schema_revision() -> str | None:
+    try:
+        return db.session.scalar(text("SELECT version_num FROM alembic_version"))
+    except SQLAlchemyError:
+        db.session.rollback()
+        return None
+
+
+def _has_data() -> bool:
+    try:
+        return bool(db.session.scalar(select(func.count()).select_from(User)))
+    except SQLAlchemyError:
+        db.session.rollback()
+        return False
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(path_type=Path))
+@with_appcontext
+def backup_command(path: Path):
+    """Write a consistent backup of the database and uploads to the new folder PATH."""
+    from portal.backup import BackupError, make_backup
+
+    try:
+        manifest = make_backup(
+            current_app.config["SQLALCHEMY_DATABASE_URI"],
+            Path(current_app.config["PORTAL_UPLOAD_DIR"]),
+            path,
+            _schema_revision(),
+        )
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(
+        f"Backup written to {path}: {manifest['engine']} database at schema "
+        f"{manifest['schema_revision']}, {len(manifest['files'])} files with checksums."
+    )
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--yes", is_flag=True, help="Replace a database that already has data.")
+@with_appcontext
+def restore_command(path: Path, yes: bool):
+    """Restore the backup in PATH into DATABASE_URL's database and the upload folder."""
+    from portal.backup import BackupError, read_manifest, restore_backup
+
+    try:
+        manifest = read_manifest(path)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    if _has_data() and not yes:
+        click.confirm(
+            "The database already has data; replace it and the uploaded files with the backup "
+            f"from {manifest['created_at']}?",
+            abort=True,
+        )
+    db.session.remove()
+    db.engine.dispose()
+    try:
+        restore_backup(
+            path,
+            current_app.config["SQLALCHEMY_DATABASE_URI"],
+            Path(current_app.config["PORTAL_UPLOAD_DIR"]),
+        )
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Restored the backup from {manifest['created_at']}.")
+
+
 def register_cli(app: Flask) -> None:
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
     app.cli.add_command(users_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(seed_demo)
