@@ -54,6 +54,8 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("accounts.second_factor_confirm", "POST"): SIGNED_IN,
     ("accounts.second_factor_disable", "POST"): SIGNED_IN,
     ("accounts.recovery_codes", "POST"): SIGNED_IN,
+    ("accounts.my_data", "POST"): SIGNED_IN,
+    ("admin.anonymise", "POST"): ADMIN_ONLY,
     ("admin.accounts", "GET"): ADMIN_ONLY,
     ("admin.invite", "GET"): ADMIN_ONLY,
     ("admin.invite", "POST"): ADMIN_ONLY,

@@ -166,6 +166,17 @@ def deactivate(user_id: int):
     )
 
 
+@bp.post("/accounts/<int:user_id>/anonymise")
+@roles(Role.ADMIN)
+def anonymise(user_id: int):
+    user = get_account(user_id)
+    return _apply(
+        user,
+        lambda: services.anonymise(current_user, user),
+        _("The account is anonymised. What this person recorded stays, under a neutral name."),
+    )
+
+
 @bp.post("/accounts/<int:user_id>/reactivate")
 @roles(Role.ADMIN)
 def reactivate(user_id: int):

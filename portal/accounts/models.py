@@ -8,6 +8,7 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.enums import enum_column
@@ -43,7 +44,8 @@ class User(UserMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     # Stored normalised (trimmed, lower case), which makes the unique constraint case-insensitive.
     email: Mapped[str] = mapped_column(String(254), unique=True)
-    display_name: Mapped[str] = mapped_column(String(80))
+    # The stored name; read `display_name`, which speaks of anonymised people neutrally.
+    stored_display_name: Mapped[str] = mapped_column("display_name", String(80))
     legal_name: Mapped[str | None] = mapped_column(String(200))
     role: Mapped[Role] = mapped_column(enum_column(Role, "role"))
     locale: Mapped[str] = mapped_column(String(5), default="en")
@@ -57,6 +59,8 @@ class User(UserMixin, Base):
     totp_last_counter: Mapped[int | None] = mapped_column()
     totp_enabled_at: Mapped[datetime | None] = mapped_column()
     last_login_at: Mapped[datetime | None] = mapped_column()
+    # Set when an admin anonymised a departed person: identity erased, their record kept.
+    anonymised_at: Mapped[datetime | None] = mapped_column()
     password_changed_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -67,6 +71,25 @@ class User(UserMixin, Base):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role.value}>"
+
+    @hybrid_property
+    def display_name(self) -> str:
+        if self.anonymised_at is not None:
+            return str(_l("Former consultant %(number)d", number=self.id))
+        return self.stored_display_name
+
+    @display_name.inplace.setter
+    def _display_name_setter(self, value: str) -> None:
+        self.stored_display_name = value
+
+    @display_name.inplace.expression
+    @classmethod
+    def _display_name_expression(cls):
+        return cls.stored_display_name
+
+    @property
+    def is_anonymised(self) -> bool:
+        return self.anonymised_at is not None
 
     # Flask-Login: the id carries the session generation, so bumping it logs every copy out.
     def get_id(self) -> str:

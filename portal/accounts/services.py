@@ -415,3 +415,32 @@ def search_accounts(*, query: str = "", role: str = "", status: str = ""):
     elif status == "deactivated":
         stmt = stmt.where(User.active.is_(False))
     return stmt.order_by(func.lower(User.display_name), User.id)
+
+
+def anonymise(actor: User, user: User) -> None:
+    """Erase a departed consultant's identity; what they recorded stays, under a neutral name."""
+    if user.id == actor.id:
+        raise DomainError(_l("You cannot anonymise your own account."))
+    if user.role is not Role.CONSULTANT:
+        raise DomainError(_l("Only consultants' accounts can be anonymised."))
+    if user.is_anonymised:
+        raise DomainError(_l("This account is already anonymised."))
+    now = utcnow()
+    user.email = f"former-{user.id}@anonymised.invalid"
+    user.stored_display_name = f"former-{user.id}"
+    user.legal_name = None
+    user.password_hash = None
+    user.totp_secret = None
+    user.totp_pending_secret = None
+    user.totp_last_counter = None
+    user.totp_enabled_at = None
+    user.recovery_codes.clear()
+    user.active = False
+    user.anonymised_at = now
+    db.session.execute(
+        update(AccountToken)
+        .where(AccountToken.user_id == user.id, AccountToken.used_at.is_(None))
+        .values(used_at=now)
+    )
+    _revoke_sessions(user)
+    record(actor, "account.anonymised", user)

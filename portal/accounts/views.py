@@ -300,6 +300,24 @@ def send_invitation_mail(user: User, link: str) -> bool:
 # Own account ---------------------------------------------------------------------------------
 
 
+@bp.post("/account/my-data")
+def my_data():
+    """Download everything the portal keeps about me, as a ZIP of JSON and CSV."""
+    from flask import Response
+
+    from portal.accounts.data_export import build_zip
+    from portal.audit.services import record
+
+    archive = build_zip(current_user)
+    record(current_user, "account.data_exported", current_user)
+    db.session.commit()
+    return Response(
+        archive,
+        mimetype="application/zip",
+        headers={"Content-Disposition": "attachment; filename=my-portal-data.zip"},
+    )
+
+
 @bp.route("/account", methods=["GET", "POST"])
 def account():
     form = AccountForm(obj=current_user)

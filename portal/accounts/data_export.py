@@ -1,0 +1,125 @@
+"""A person's own data as a ZIP of JSON and CSV files (privacy self-service)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+
+from sqlalchemy import select
+
+from portal.accounts.models import User
+from portal.assignments.models import Assignment
+from portal.extensions import db
+from portal.review.models import Annotation, AnnotationReply, SectionDecision
+
+README = """This archive holds what the Survivor Advisory Council Portal keeps about you.
+
+profile.json        your account: names, e-mail address, role, language, dates
+assignments.*       the sections you were asked to review, and what happened to each
+annotations.*       your comments, suggested rewordings and concerns
+replies.*           your replies in comment threads
+decisions.*         your decisions on section versions
+
+Each list is given twice: as JSON, and as CSV for spreadsheets.
+"""
+
+
+def _when(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def collect(user: User) -> dict[str, list[dict] | dict]:
+    assignments = db.session.scalars(
+        select(Assignment).where(Assignment.consultant_id == user.id).order_by(Assignment.id)
+    ).all()
+    annotations = db.session.scalars(
+        select(Annotation).where(Annotation.author_id == user.id).order_by(Annotation.id)
+    ).all()
+    replies = db.session.scalars(
+        select(AnnotationReply)
+        .where(AnnotationReply.author_id == user.id)
+        .order_by(AnnotationReply.id)
+    ).all()
+    decisions = db.session.scalars(
+        select(SectionDecision)
+        .where(SectionDecision.consultant_id == user.id)
+        .order_by(SectionDecision.id)
+    ).all()
+    return {
+        "profile": {
+            "display_name": user.display_name,
+            "legal_name": user.legal_name,
+            "email": user.email,
+            "role": user.role.value,
+            "language": user.locale,
+            "second_factor": user.has_second_factor,
+            "created_at": _when(user.created_at),
+            "last_sign_in": _when(user.last_login_at),
+        },
+        "assignments": [
+            {
+                "section": a.section.title_en,
+                "report": a.section.report.title_en,
+                "state": a.state.value,
+                "due_on": a.due_on.isoformat(),
+                "offered_at": _when(a.offered_at),
+                "answered_at": _when(a.responded_at),
+                "submitted_at": _when(a.submitted_at),
+                "decline_reason": a.decline_reason,
+            }
+            for a in assignments
+        ],
+        "annotations": [
+            {
+                "section": a.section.title_en,
+                "version": a.version.number,
+                "language": a.language,
+                "kind": a.kind.value,
+                "state": a.state.value,
+                "quote": a.quote_exact,
+                "comment": a.body,
+                "suggested_wording": a.replacement,
+                "created_at": _when(a.created_at),
+            }
+            for a in annotations
+        ],
+        "replies": [
+            {"annotation": r.annotation_id, "reply": r.body, "created_at": _when(r.created_at)}
+            for r in replies
+        ],
+        "decisions": [
+            {
+                "section_id": d.section_id,
+                "version": d.version.number,
+                "content_sha256": d.content_sha256,
+                "decision": d.decision.value,
+                "summary": d.summary,
+                "created_at": _when(d.created_at),
+            }
+            for d in decisions
+        ],
+    }
+
+
+def _csv(rows: list[dict]) -> str:
+    buffer = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def build_zip(user: User) -> bytes:
+    data = collect(user)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("README.txt", README)
+        archive.writestr("profile.json", json.dumps(data["profile"], ensure_ascii=False, indent=2))
+        for name in ("assignments", "annotations", "replies", "decisions"):
+            rows = data[name]
+            archive.writestr(f"{name}.json", json.dumps(rows, ensure_ascii=False, indent=2))
+            archive.writestr(f"{name}.csv", _csv(rows))
+    return buffer.getvalue()

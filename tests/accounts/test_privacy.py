@@ -1,0 +1,113 @@
+"""Privacy self-service: my own data as a ZIP; anonymising a departed consultant."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from datetime import timedelta
+
+from portal.accounts.models import User
+from portal.assignments.services import accept, assign_section
+from portal.extensions import db
+from portal.models import utcnow
+from portal.reports import services as reports
+from portal.review.models import AnnotationKind, Decision, SectionDecision
+from portal.review.services import create_annotation, submit_decision
+from tests.conftest import PASSWORD
+
+
+def _work(app, editor_id: int, consultant_id: int) -> int:
+    """The consultant comments and decides on a section; returns the section id."""
+    with app.test_request_context():
+        editor = db.session.get(User, editor_id)
+        consultant = db.session.get(User, consultant_id)
+        report = reports.create_report(editor, title_en="Report", year=2027)
+        section = reports.create_section(editor, report, title_en="Introduction")
+        reports.publish_version(
+            editor,
+            section,
+            body_en="Nothing about us without us.",
+            body_fr=None,
+            change_summary=None,
+            based_on=0,
+        )
+        assignment = assign_section(
+            editor, section, consultant, due_on=utcnow().date() + timedelta(days=3)
+        )
+        accept(consultant, assignment)
+        create_annotation(
+            consultant,
+            section,
+            language="en",
+            kind=AnnotationKind.COMMENT,
+            body="Keep this line.",
+            start=0,
+            end=7,
+        )
+        submit_decision(
+            consultant,
+            section,
+            version_number=1,
+            decision=Decision.APPROVE,
+            summary=None,
+            submission_key="k-1",
+        )
+        db.session.commit()
+        return section.id
+
+
+def test_a_consultant_downloads_their_own_data(app, client, auth, editor, consultant, consultant2):
+    _work(app, editor, consultant)
+    auth.login("consultant@example.org")
+    response = client.post_form("/account/my-data")
+    assert response.status_code == 200
+    assert response.mimetype == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.data))
+    names = set(archive.namelist())
+    assert {
+        "README.txt",
+        "profile.json",
+        "annotations.json",
+        "annotations.csv",
+        "decisions.json",
+        "assignments.csv",
+    } <= names
+    profile = json.loads(archive.read("profile.json"))
+    assert profile["email"] == "consultant@example.org"
+    assert profile["legal_name"] == "Amara Okafor"
+    annotations = json.loads(archive.read("annotations.json"))
+    assert [a["comment"] for a in annotations] == ["Keep this line."]
+    assert [d["decision"] for d in json.loads(archive.read("decisions.json"))] == ["approve"]
+    # Nothing of anyone else's.
+    assert b"consultant2@example.org" not in b"".join(archive.read(n) for n in names)
+
+
+def test_an_admin_anonymises_a_departed_consultant(app, client, auth, admin, editor, consultant):
+    section_id = _work(app, editor, consultant)
+    auth.login("admin@example.org")
+    response = client.post_form(f"/admin/accounts/{consultant}/anonymise")
+    assert response.status_code == 302
+    with app.app_context():
+        user = db.session.get(User, consultant)
+        assert user.is_anonymised and not user.active
+        assert user.legal_name is None
+        assert "example.org" not in user.email
+        assert user.display_name == f"Former consultant {consultant}"
+        decision = db.session.query(SectionDecision).one()
+        assert decision.consultant_id == consultant  # the clearance history is kept
+    page = client.get(f"/admin/accounts/{consultant}").get_data(as_text=True)
+    assert "Amara" not in page and "consultant@example.org" not in page
+    auth.logout()
+    assert auth.login("consultant@example.org", PASSWORD).status_code == 400
+    auth.login("editor@example.org")
+    section_page = client.get(f"/sections/{section_id}").get_data(as_text=True)
+    assert f"Former consultant {consultant}" in section_page
+    assert "Amara" not in section_page
+
+
+def test_only_consultants_can_be_anonymised_and_not_oneself(client, auth, admin, editor):
+    auth.login("admin@example.org")
+    client.post_form(f"/admin/accounts/{editor}/anonymise")
+    page = client.get(f"/admin/accounts/{editor}").get_data(as_text=True)
+    assert "Only consultants" in page
