@@ -14,10 +14,22 @@ from functools import wraps
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from flask import Flask, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Flask,
+    Request,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
+from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.exceptions import Forbidden
+from werkzeug.utils import cached_property
 
 if TYPE_CHECKING:
     from portal.accounts.models import Role
@@ -265,7 +277,36 @@ def set_security_headers(response):
     return response
 
 
+_CONTROL_CHARACTERS = dict.fromkeys(c for c in range(32) if chr(c) not in "\t\n\r")
+
+
+class PortalRequest(Request):
+    """A request whose form and query values carry no control characters.
+
+    Nobody types a NUL or a bell; browsers do not send them; PostgreSQL refuses NUL in text.
+    Dropping them here keeps everything else the person typed (security.md I3).
+    """
+
+    def _load_form_data(self) -> None:
+        super()._load_form_data()
+        self.form = _without_controls(self.form)
+
+    @cached_property
+    def args(self):
+        return _without_controls(super().args)
+
+
+def _without_controls(values: MultiDict) -> ImmutableMultiDict:
+    return ImmutableMultiDict(
+        [
+            (key.translate(_CONTROL_CHARACTERS), value.translate(_CONTROL_CHARACTERS))
+            for key, value in values.items(multi=True)
+        ]
+    )
+
+
 def register_security(app: Flask) -> None:
+    app.request_class = PortalRequest
     app.before_request(enforce_session_lifetime)
     app.before_request(enforce_access)
     app.after_request(set_security_headers)
