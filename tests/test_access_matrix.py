@@ -13,21 +13,34 @@ from sqlalchemy import select
 
 from portal.extensions import db
 
-PRINCIPALS = ("anonymous", "consultant", "editor", "admin", "deactivated")
+# "consultant" is assigned to the matrix's section; "outsider" is a consultant who is not.
+PRINCIPALS = ("anonymous", "consultant", "outsider", "editor", "admin", "deactivated")
 
 # Outcomes: "ok" reaches the view; "login" is sent to sign in (302 to /login, or 401 with the
-# sign-in form for a POST); "forbidden" is a 403.
+# sign-in form for a POST); "forbidden" is a 403; "missing" is a 404, which is what anyone gets
+# for an object that is not theirs (security.md Z3) or a link that does not exist.
 PUBLIC = dict.fromkeys(PRINCIPALS, "ok")
+MISSING = dict.fromkeys(PRINCIPALS, "missing")
 SIGNED_IN = {
     "anonymous": "login",
     "consultant": "ok",
+    "outsider": "ok",
     "editor": "ok",
     "admin": "ok",
     "deactivated": "login",
 }
-ADMIN_ONLY = {**SIGNED_IN, "consultant": "forbidden", "editor": "forbidden"}
-EDITORIAL = {**SIGNED_IN, "consultant": "forbidden"}
+ADMIN_ONLY = {
+    **SIGNED_IN,
+    "consultant": "forbidden",
+    "outsider": "forbidden",
+    "editor": "forbidden",
+}
+EDITORIAL = {**SIGNED_IN, "consultant": "forbidden", "outsider": "forbidden"}
 CONSULTANT_ONLY = {**SIGNED_IN, "editor": "forbidden", "admin": "forbidden"}
+# A section's pages and objects: its assigned consultant and editors reach them; another
+# consultant is told they do not exist.
+ASSIGNED = {**SIGNED_IN, "outsider": "missing"}
+ASSIGNED_CONSULTANT = {**CONSULTANT_ONLY, "outsider": "missing"}
 
 MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("static", "GET"): PUBLIC,
@@ -39,12 +52,12 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("accounts.logout", "POST"): PUBLIC,
     ("accounts.second_factor_challenge", "GET"): PUBLIC,
     ("accounts.second_factor_challenge", "POST"): PUBLIC,
-    ("accounts.accept_invitation", "GET"): PUBLIC,
-    ("accounts.accept_invitation", "POST"): PUBLIC,
-    ("accounts.reset_password", "GET"): PUBLIC,
-    ("accounts.reset_password", "POST"): PUBLIC,
-    ("accounts.forgot_password", "GET"): PUBLIC,
-    ("accounts.forgot_password", "POST"): PUBLIC,
+    ("accounts.accept_invitation", "GET"): MISSING,
+    ("accounts.accept_invitation", "POST"): MISSING,
+    ("accounts.reset_password", "GET"): MISSING,
+    ("accounts.reset_password", "POST"): MISSING,
+    ("accounts.forgot_password", "GET"): MISSING,
+    ("accounts.forgot_password", "POST"): MISSING,
     ("accounts.account", "GET"): SIGNED_IN,
     ("accounts.account", "POST"): SIGNED_IN,
     ("accounts.change_password", "GET"): SIGNED_IN,
@@ -87,31 +100,31 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("reports.publish", "GET"): EDITORIAL,
     ("reports.publish", "POST"): EDITORIAL,
     # Readable by a consultant assigned to the section (the matrix's consultant is).
-    ("reports.read", "GET"): SIGNED_IN,
-    ("reports.version", "GET"): SIGNED_IN,
-    ("reports.compare", "GET"): SIGNED_IN,
+    ("reports.read", "GET"): ASSIGNED,
+    ("reports.version", "GET"): ASSIGNED,
+    ("reports.compare", "GET"): ASSIGNED,
     ("assignments.dashboard", "GET"): CONSULTANT_ONLY,
-    ("assignments.assignment", "GET"): SIGNED_IN,
-    ("assignments.accept", "POST"): CONSULTANT_ONLY,
-    ("assignments.decline", "POST"): CONSULTANT_ONLY,
-    ("assignments.start", "POST"): CONSULTANT_ONLY,
-    ("assignments.submit", "POST"): CONSULTANT_ONLY,
-    ("assignments.request_extension", "POST"): CONSULTANT_ONLY,
+    ("assignments.assignment", "GET"): ASSIGNED,
+    ("assignments.accept", "POST"): ASSIGNED_CONSULTANT,
+    ("assignments.decline", "POST"): ASSIGNED_CONSULTANT,
+    ("assignments.start", "POST"): ASSIGNED_CONSULTANT,
+    ("assignments.submit", "POST"): ASSIGNED_CONSULTANT,
+    ("assignments.request_extension", "POST"): ASSIGNED_CONSULTANT,
     ("assignments.assign", "GET"): EDITORIAL,
     ("assignments.assign", "POST"): EDITORIAL,
     ("assignments.answer_extension", "POST"): EDITORIAL,
     ("assignments.withdraw", "POST"): EDITORIAL,
     # The matrix's consultant has accepted the section, so they may annotate and decide.
-    ("review.annotate", "GET"): SIGNED_IN,
-    ("review.annotate", "POST"): SIGNED_IN,
-    ("review.thread", "GET"): SIGNED_IN,
-    ("review.reply", "POST"): SIGNED_IN,
-    ("review.resolve", "POST"): SIGNED_IN,
-    ("review.reopen", "POST"): SIGNED_IN,
-    ("review.confirm", "POST"): SIGNED_IN,
+    ("review.annotate", "GET"): ASSIGNED,
+    ("review.annotate", "POST"): ASSIGNED,
+    ("review.thread", "GET"): ASSIGNED,
+    ("review.reply", "POST"): ASSIGNED,
+    ("review.resolve", "POST"): ASSIGNED,
+    ("review.reopen", "POST"): ASSIGNED,
+    ("review.confirm", "POST"): ASSIGNED,
     ("review.addressed", "POST"): EDITORIAL,
-    ("review.decision", "GET"): CONSULTANT_ONLY,
-    ("review.decision", "POST"): CONSULTANT_ONLY,
+    ("review.decision", "GET"): ASSIGNED_CONSULTANT,
+    ("review.decision", "POST"): ASSIGNED_CONSULTANT,
     ("review.set_independent_review", "POST"): EDITORIAL,
     ("review.report_annotations", "GET"): EDITORIAL,
     ("review.export_report", "GET"): EDITORIAL,
@@ -170,6 +183,8 @@ def _outcome(response, view_ran: bool) -> str:
     assert response.status_code < 500, response.status_code
     if response.status_code == 403:
         return "forbidden"
+    if response.status_code == 404:
+        return "missing"
     if view_ran:
         return "ok"
     sent_to_login = response.status_code == 401 or (
@@ -199,6 +214,7 @@ def principals(app, make_user, auth):
         "editor": make_user("editor", email="e@example.org"),
         "admin": make_user("admin", email="a@example.org"),
         "deactivated": make_user("consultant", email="d@example.org"),
+        "outsider": make_user("consultant", email="o@example.org"),
     }
     ids["objects"] = _objects(app, ids)
     return ids
@@ -249,6 +265,17 @@ def _objects(app, ids: dict) -> dict:
         }
 
 
+def _restore_assignment(app, assignment_id: int) -> None:
+    """Undo a decline or withdrawal made by an earlier row, so each row meets the same world."""
+    from portal.assignments.models import Assignment, AssignmentState
+
+    with app.app_context():
+        assignment = db.session.get(Assignment, assignment_id)
+        if assignment.state is not AssignmentState.ACCEPTED:
+            assignment.state = AssignmentState.ACCEPTED
+            db.session.commit()
+
+
 def _client_for(app, principal: str, ids: dict):
     from portal.accounts.models import User
     from portal.extensions import limiter
@@ -293,6 +320,7 @@ def test_role_matrix(app, principals):
                 )
             elif before is not None and database_fingerprint(app) != before:
                 failures.append(f"{method} {url} as {principal}: denied, but the database changed")
+            _restore_assignment(app, principals["objects"]["assignment_id"])
             if principal == "deactivated":
                 from portal.accounts.models import User
 
