@@ -78,3 +78,26 @@ def render_migration_item(type_: str, obj, autogen_context):
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False
+
+
+def insert_unless_conflict(session, model, values: dict, conflict_columns: list[str]) -> int | None:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: the new row's id, or None if taken.
+
+    A unique constraint then decides between double or concurrent submissions (security.md R3)
+    without an error to recover from, so no savepoint is needed. (On SQLite a savepoint opened
+    before any write commits at its release, apart from the rest of the transaction — R4.)
+    """
+    from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    dialect = session.get_bind().dialect.name
+    inserts = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
+    if dialect not in inserts:  # pragma: no cover - the portal runs on these two only
+        raise RuntimeError(f"unsupported database: {dialect}")
+    table = model.__table__
+    return session.execute(
+        inserts[dialect](table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=conflict_columns)
+        .returning(table.c.id)
+    ).scalar()

@@ -10,7 +10,6 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import Role, User
@@ -23,7 +22,7 @@ from portal.assignments.models import (
 from portal.audit.services import record
 from portal.errors import DomainError
 from portal.extensions import db
-from portal.models import utcnow
+from portal.models import insert_unless_conflict, utcnow
 from portal.reports.models import Section, SectionState
 
 
@@ -71,27 +70,42 @@ def assign_section(
         raise DomainError(
             _l("%(name)s is already assigned to this section.", name=consultant.display_name)
         )
-    assignment = existing or Assignment(section_id=section.id, consultant_id=consultant.id)
-    assignment.state = AssignmentState.OFFERED
-    assignment.due_on = due_on
-    assignment.instructions_en = _clean(instructions_en)
-    assignment.instructions_fr = _clean(instructions_fr)
-    assignment.offered_by_id = actor.id
-    assignment.offered_at = utcnow()
-    assignment.responded_at = assignment.started_at = assignment.submitted_at = None
-    assignment.decline_reason = None
-    assignment.extension_state = None
-    assignment.extension_requested_until = assignment.extension_reason = None
-    assignment.extension_answered_at = assignment.extension_answered_by_id = None
-    try:
+    fields = {
+        "state": AssignmentState.OFFERED,
+        "due_on": due_on,
+        "instructions_en": _clean(instructions_en),
+        "instructions_fr": _clean(instructions_fr),
+        "offered_by_id": actor.id,
+        "offered_at": utcnow(),
+        "responded_at": None,
+        "started_at": None,
+        "submitted_at": None,
+        "decline_reason": None,
+        "extension_state": None,
+        "extension_requested_until": None,
+        "extension_reason": None,
+        "extension_answered_at": None,
+        "extension_answered_by_id": None,
+    }
+    if existing is not None:
+        # Offered again after a decline or withdrawal: the same row, answered afresh.
+        for name, value in fields.items():
+            setattr(existing, name, value)
+        db.session.flush()
+        assignment = existing
+    else:
         # The unique (section, consultant) pair makes a double submission create one row (R3).
-        with db.session.begin_nested():
-            db.session.add(assignment)
-            db.session.flush()
-    except IntegrityError as error:
-        raise DomainError(
-            _l("%(name)s is already assigned to this section.", name=consultant.display_name)
-        ) from error
+        new_id = insert_unless_conflict(
+            db.session,
+            Assignment,
+            {"section_id": section.id, "consultant_id": consultant.id, **fields},
+            ["section_id", "consultant_id"],
+        )
+        if new_id is None:
+            raise DomainError(
+                _l("%(name)s is already assigned to this section.", name=consultant.display_name)
+            )
+        assignment = db.session.get(Assignment, new_id)
     record(
         actor,
         "assignment.offered",

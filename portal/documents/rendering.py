@@ -278,13 +278,18 @@ _BLOCK_OPENING_TAG = re.compile(
 
 
 def add_block_controls(html: str, control_for) -> str:
-    """Insert a control at the start of every block of rendered, sanitised HTML.
+    """Insert a control next to every block of rendered, sanitised HTML.
 
     `control_for(block_id)` returns the (already safe) markup to insert, or "" for none. Used
-    to give every block a keyboard- and script-free "comment on this passage" link.
+    to give every block a keyboard- and script-free "comment on this passage" link. It goes just
+    before paragraphs and headings, so a heading's name stays its own words, and first inside
+    list items, where nothing but <li> may stand.
     """
 
     def insert(match: re.Match) -> str:
-        return match.group(0) + control_for(match.group("id"))
+        control = control_for(match.group("id"))
+        if match.group("tag") == "li":
+            return match.group(0) + control
+        return control + match.group(0)
 
     return _BLOCK_OPENING_TAG.sub(insert, html)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from portal.accounts.models import User
 from portal.audit.services import record
 from portal.errors import DomainError
 from portal.extensions import db
-from portal.models import utcnow
+from portal.models import insert_unless_conflict, utcnow
 from portal.reports.models import (
     Report,
     ReportStatus,
@@ -264,26 +263,28 @@ def publish_version(
         fr_source = text_sha256(body_en)
     else:
         fr_source = latest.fr_source_sha256
-    version = SectionVersion(
-        section_id=section.id,
-        number=latest_number + 1,
-        body_en=body_en,
-        body_fr=body_fr,
-        fr_source_sha256=fr_source,
-        content_sha256=digest,
-        change_summary=_clean(change_summary),
-        author_id=actor.id,
-        created_at=utcnow(),
+    # The unique (section, number) pair decides between two editors publishing at once.
+    version_id = insert_unless_conflict(
+        db.session,
+        SectionVersion,
+        {
+            "section_id": section.id,
+            "number": latest_number + 1,
+            "body_en": body_en,
+            "body_fr": body_fr,
+            "fr_source_sha256": fr_source,
+            "content_sha256": digest,
+            "change_summary": _clean(change_summary),
+            "author_id": actor.id,
+            "created_at": utcnow(),
+        },
+        ["section_id", "number"],
     )
-    try:
-        # The unique (section, number) pair decides between two editors publishing at once.
-        with db.session.begin_nested():
-            db.session.add(version)
-            db.session.flush()
-    except IntegrityError as error:
+    if version_id is None:
         raise EditConflict(
             _l("Another version was published while you were writing."), latest_version(section)
-        ) from error
+        )
+    version = db.session.get(SectionVersion, version_id)
     section.revision += 1
     record(actor, "version.published", version, number=version.number, sha256=digest)
     if latest is not None:

@@ -58,6 +58,14 @@ class AnnotationForm(FlaskForm):
     start = HiddenField()
     end = HiddenField()
 
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        # Said at the wording's own field (Optional() ends its validation when it is empty).
+        if self.kind.data == AnnotationKind.SUGGESTION.value and not self.replacement.data:
+            self.replacement.errors.append(_l("Please write the rewording you suggest."))
+            return False
+        return valid
+
 
 class ReplyForm(FlaskForm):
     body = _text(_l("Your reply"), required=True, missing=_l("Please write your reply."))

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import User
 from portal.assignments.models import Assignment, AssignmentState
 from portal.audit.services import record
 from portal.documents import anchoring
-from portal.documents.rendering import render_markdown
+from portal.documents.rendering import RenderedDocument, render_markdown
 from portal.errors import DomainError
 from portal.extensions import db
-from portal.models import utcnow
+from portal.models import insert_unless_conflict, utcnow
 from portal.reports.models import EDITORIAL_ROLES, Section, SectionVersion
 from portal.review.models import (
     AnchorMethod,
@@ -41,6 +41,20 @@ def _clean(value: str | None) -> str | None:
 def plain_text(version: SectionVersion, language: str) -> str:
     """The text annotations in this language anchor to (offsets count characters)."""
     return render_markdown(version.body(language) or "").plain_text
+
+
+def _rendered(version: SectionVersion, language: str) -> RenderedDocument:
+    """The version's text in one language, with the block ids the reading page shows."""
+    return render_markdown(version.body(language) or "", id_prefix=f"{language}-")
+
+
+def _block_at(rendered: RenderedDocument, offset: int) -> str | None:
+    """The id of the innermost block whose text holds the offset (blocks come outer first)."""
+    found = None
+    for block in rendered.blocks:
+        if block.start <= offset < block.end:
+            found = block.id
+    return found
 
 
 def latest_version(section: Section) -> SectionVersion | None:
@@ -91,8 +105,17 @@ def visible_annotations(user: User, section: Section) -> list[Annotation]:
         select(Annotation)
         .where(Annotation.section_id == section.id)
         .order_by(Annotation.language, Annotation.pos_start, Annotation.id)
+        # What the reading page shows of each, loaded with it: a fixed number of statements
+        # however many comments there are.
+        .options(
+            selectinload(Annotation.author),
+            selectinload(Annotation.replies),
+            selectinload(Annotation.anchored_version),
+        )
     )
-    if not is_editorial(user) and section.independent_review:
+    # The same rule as `can_see`: a consultant who has not accepted (or no longer works on) the
+    # section, or whose section is under independent review, sees only their own annotations.
+    if not is_editorial(user) and (section.independent_review or not can_work_on(user, section)):
         stmt = stmt.where(Annotation.author_id == user.id)
     return list(db.session.scalars(stmt))
 
@@ -132,7 +155,7 @@ def create_annotation(
     replacement = _clean(replacement)
     if kind is AnnotationKind.SUGGESTION and not replacement:
         raise DomainError(_l("Please write the rewording you suggest."))
-    rendered = render_markdown(version.body(language), id_prefix=f"{language}-")
+    rendered = _rendered(version, language)
     text = rendered.plain_text
     if block_id:
         block = next((b for b in rendered.blocks if b.id == block_id), None)
@@ -143,6 +166,9 @@ def create_annotation(
         quote, position = anchoring.describe(text, int(start), int(end))  # type: ignore[arg-type]
     except (TypeError, ValueError) as error:
         raise DomainError(_l("Please select some words of the text to comment on.")) from error
+    if not block_id:
+        # A selection records the block it starts in, as a block comment does (issue 4, point 2).
+        block_id = _block_at(rendered, position.start)
     annotation = Annotation(
         section_id=section.id,
         version_id=version.id,
@@ -206,7 +232,7 @@ def resolve(user: User, annotation: Annotation) -> None:
         raise DomainError(_l("Only the editors and the author of a comment can resolve it."))
     if annotation.state is AnnotationState.RESOLVED:
         raise DomainError(_l("This thread is already resolved."))
-    _act(user, annotation, "resolved", AnnotationState.RESOLVED)
+    _act(user, annotation, "resolved", AnnotationState.RESOLVED, _latest_number(annotation))
 
 
 def reopen(user: User, annotation: Annotation) -> None:
@@ -215,7 +241,22 @@ def reopen(user: User, annotation: Annotation) -> None:
     if annotation.state is AnnotationState.OPEN:
         raise DomainError(_l("This thread is already open."))
     annotation.addressed_in = None
-    _act(user, annotation, "reopened", AnnotationState.OPEN)
+    latest = latest_version(annotation.section)
+    if (
+        annotation.state is AnnotationState.RESOLVED
+        and not annotation.is_orphan
+        and latest is not None
+        and annotation.anchored_version_id != latest.id
+    ):
+        # Resolved threads stay where they were when newer versions came; an open one is
+        # placed in the latest text (or becomes an orphan), as publishing would have done.
+        _place(annotation, latest, _RenderCache())
+    _act(user, annotation, "reopened", AnnotationState.OPEN, latest.number if latest else None)
+
+
+def _latest_number(annotation: Annotation) -> int | None:
+    latest = latest_version(annotation.section)
+    return latest.number if latest is not None else None
 
 
 def mark_addressed(user: User, annotation: Annotation, version_number: int) -> None:
@@ -250,48 +291,58 @@ def carry_annotations(section: Section, old: SectionVersion, new: SectionVersion
     Returns how many annotations were placed by each method, orphans included.
     """
     counts = {method.value: 0 for method in AnchorMethod}
-    texts: dict[tuple[int, str], str] = {}
-
-    def text_of(version: SectionVersion, language: str) -> str:
-        key = (version.id, language)
-        if key not in texts:
-            texts[key] = plain_text(version, language)
-        return texts[key]
-
+    rendered = _RenderCache()
     annotations = db.session.scalars(
         select(Annotation).where(
             Annotation.section_id == section.id,
             Annotation.state != AnnotationState.RESOLVED,
             Annotation.anchor_method != AnchorMethod.ORPHAN,
         )
-    )
+    ).all()
     for annotation in annotations:
-        before = annotation.anchored_version
-        quote = anchoring.TextQuote(
-            annotation.quote_exact, annotation.quote_prefix, annotation.quote_suffix
-        )
-        anchor = anchoring.reanchor(
-            quote,
-            anchoring.TextPosition(annotation.pos_start, annotation.pos_end),
-            text_of(new, annotation.language),
-            old_length=len(text_of(before, annotation.language)),
-        )
-        if anchor is None:
-            # Keep the old quote and the version it was last found in: shown as an orphan.
-            annotation.anchor_method = AnchorMethod.ORPHAN
-            annotation.anchor_score = 0.0
-        else:
-            annotation.anchored_version_id = new.id
-            annotation.quote_exact = anchor.quote.exact
-            annotation.quote_prefix = anchor.quote.prefix
-            annotation.quote_suffix = anchor.quote.suffix
-            annotation.pos_start = anchor.position.start
-            annotation.pos_end = anchor.position.end
-            annotation.anchor_method = AnchorMethod(anchor.method)
-            annotation.anchor_score = anchor.score
+        _place(annotation, new, rendered)
         counts[annotation.anchor_method.value] += 1
     db.session.flush()
     return counts
+
+
+class _RenderCache(dict):
+    """Each version's rendered text per language, rendered once."""
+
+    def __call__(self, version: SectionVersion, language: str) -> RenderedDocument:
+        key = (version.id, language)
+        if key not in self:
+            self[key] = _rendered(version, language)
+        return self[key]
+
+
+def _place(annotation: Annotation, new: SectionVersion, rendered: _RenderCache) -> None:
+    """Find an annotation's passage in a newer version, or make it an orphan keeping its quote."""
+    before = rendered(annotation.anchored_version, annotation.language)
+    after = rendered(new, annotation.language)
+    anchor = anchoring.reanchor(
+        anchoring.TextQuote(
+            annotation.quote_exact, annotation.quote_prefix, annotation.quote_suffix
+        ),
+        anchoring.TextPosition(annotation.pos_start, annotation.pos_end),
+        after.plain_text,
+        old_length=len(before.plain_text),
+    )
+    if anchor is None:
+        # Keep the old quote and the version it was last found in: shown as an orphan.
+        annotation.anchor_method = AnchorMethod.ORPHAN
+        annotation.anchor_score = 0.0
+        return
+    annotation.anchored_version_id = new.id
+    annotation.anchored_version = new
+    annotation.block_id = _block_at(after, anchor.position.start)
+    annotation.quote_exact = anchor.quote.exact
+    annotation.quote_prefix = anchor.quote.prefix
+    annotation.quote_suffix = anchor.quote.suffix
+    annotation.pos_start = anchor.position.start
+    annotation.pos_end = anchor.position.end
+    annotation.anchor_method = AnchorMethod(anchor.method)
+    annotation.anchor_score = anchor.score
 
 
 # Decisions -----------------------------------------------------------------------------------
@@ -308,11 +359,9 @@ def submit_decision(
 ) -> SectionDecision:
     """Record a decision on the exact version the consultant read; the same form sent twice
     records it once."""
-    existing = db.session.scalar(
-        select(SectionDecision).where(SectionDecision.submission_key == submission_key)
-    )
+    existing = _decision_sent_with(submission_key)
     if existing is not None:
-        return existing
+        return _same_sender(existing, consultant, section)
     assignment = _assignment(consultant, section)
     if assignment is None or assignment.state not in WORKING_STATES:
         raise DomainError(_l("You can give a decision once you have accepted this section."))
@@ -327,7 +376,7 @@ def submit_decision(
     summary = _clean(summary)
     if decision is not Decision.APPROVE and not summary:
         raise DomainError(_l("Please say briefly what should change."))
-    row = SectionDecision(
+    inserted = _insert_unless_sent(
         section_id=section.id,
         version_id=version.id,
         consultant_id=consultant.id,
@@ -337,14 +386,10 @@ def submit_decision(
         submission_key=submission_key,
         created_at=utcnow(),
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(row)
-            db.session.flush()
-    except IntegrityError:
-        return db.session.scalar(
-            select(SectionDecision).where(SectionDecision.submission_key == submission_key)
-        )
+    row = _decision_sent_with(submission_key)
+    if not inserted:
+        # The same form, sent at the same moment by another request, got there first.
+        return _same_sender(row, consultant, section)
     if assignment.state is not AssignmentState.SUBMITTED:
         assignment.state = AssignmentState.SUBMITTED
         assignment.submitted_at = utcnow()
@@ -357,6 +402,26 @@ def submit_decision(
         sha256=version.content_sha256,
     )
     return row
+
+
+def _decision_sent_with(submission_key: str) -> SectionDecision | None:
+    return db.session.scalar(
+        select(SectionDecision).where(SectionDecision.submission_key == submission_key)
+    )
+
+
+def _same_sender(row: SectionDecision, consultant: User, section: Section) -> SectionDecision:
+    """A submission key stands for one consultant's form on one section, never another's."""
+    if row.consultant_id != consultant.id or row.section_id != section.id:
+        raise DomainError(_l("This form was already used. Please open the decision page again."))
+    return row
+
+
+def _insert_unless_sent(**values) -> bool:
+    """Insert a decision unless its submission key is already taken; True if this call did."""
+    return (
+        insert_unless_conflict(db.session, SectionDecision, values, ["submission_key"]) is not None
+    )
 
 
 def current_decisions(section: Section) -> tuple[list[SectionDecision], list[SectionDecision]]:
@@ -383,17 +448,26 @@ def outcome(section: Section) -> Decision | None:
 
 
 def ask_again_after_new_version(section: Section) -> int:
-    """A new version puts the section back in the queue of consultants who had submitted."""
-    count = 0
-    for assignment in db.session.scalars(
+    """A new version puts the section back in the queue of consultants who had submitted.
+
+    Each assignment's move is audited (security.md R5), as the work of whoever published.
+    """
+    latest = latest_version(section)
+    submitted = db.session.scalars(
         select(Assignment).where(
             Assignment.section_id == section.id, Assignment.state == AssignmentState.SUBMITTED
         )
-    ):
+    ).all()
+    for assignment in submitted:
         assignment.state = AssignmentState.IN_REVIEW
-        count += 1
+        record(
+            latest.author if latest is not None else None,
+            "assignment.asked_again",
+            assignment,
+            version=latest.number if latest is not None else None,
+        )
     db.session.flush()
-    return count
+    return len(submitted)
 
 
 def apply_suggestion(annotation: Annotation, markdown: str) -> str | None:

@@ -31,8 +31,13 @@ def get_annotation(annotation_id: int) -> Annotation:
 
 
 def _reading_url(section: Section, annotation: Annotation | None = None) -> str:
-    url = url_for("reports.read", section_id=section.id, **{"continue": 1})
-    return url + (f"#annotation-{annotation.id}" if annotation else "")
+    if annotation is None:
+        return url_for("reports.read", section_id=section.id, **{"continue": 1})
+    # In the annotation's language: the reading page lists the comments on the text it shows.
+    url = url_for(
+        "reports.read", section_id=section.id, lang=annotation.language, **{"continue": 1}
+    )
+    return url + f"#annotation-{annotation.id}"
 
 
 def _int_or_none(value) -> int | None:
@@ -206,7 +211,7 @@ def decision(section_id: int):
         from portal.review.models import Decision
 
         try:
-            services.submit_decision(
+            recorded = services.submit_decision(
                 current_user,
                 section,
                 version_number=_int_or_none(form.version_number.data) or 0,
@@ -222,7 +227,9 @@ def decision(section_id: int):
             flash(
                 _(
                     "Your decision on version %(number)d is recorded. Thank you.",
-                    number=version.number,
+                    # The form sent again after a new version was recorded for the version it
+                    # was filled in on, not the latest.
+                    number=recorded.version.number,
                 ),
                 "success",
             )
