@@ -34,7 +34,7 @@ compile-translations: $(VENV)/.installed ## Compile the .po catalogs to .mo
 	$(BIN)/pybabel compile -d translations
 
 translations: $(VENV)/.installed ## Extract strings, update the catalogs, compile them
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-wrap --sort-by-file --ignore-dirs '.*' \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 --no-wrap --sort-by-file --ignore-dirs '.*' \
 		--project "Survivor Advisory Council Portal" -o translations/messages.pot .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-wrap --ignore-obsolete
 	$(BIN)/pybabel compile -d translations --statistics

@@ -18,6 +18,7 @@ KEYWORDS = {
     "pgettext": ((1, "c"), 2),
     "lazy_gettext": None,
     "_l": None,
+    "lazy_pgettext": ((1, "c"), 2),
 }
 PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]|%[sd]")
 

@@ -25,10 +25,7 @@ from wtforms.validators import (
 
 from portal.accounts.models import LOCALES, ROLE_TITLES, Role
 from portal.accounts.passwords import MAX_LENGTH
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
+from portal.forms import strip_whitespace
 
 
 def _locale_choices() -> list[SelectChoice]:
@@ -62,7 +59,7 @@ def _email_field(label=None):
             ),
         ],
         # Addresses are often pasted with a stray space; the services trim them anyway.
-        filters=[_strip],
+        filters=[strip_whitespace],
         render_kw={"autocomplete": "email", "spellcheck": "false"},
     )
 
@@ -79,7 +76,7 @@ def _display_name_field():
             DataRequired(message=_l("Please enter a display name.")),
             Length(max=80, message=_l("A display name has at most 80 characters.")),
         ],
-        filters=[_strip],
+        filters=[strip_whitespace],
     )
 
 
@@ -102,7 +99,7 @@ def _legal_name_field():
             Optional(),
             Length(max=200, message=_l("A legal name has at most 200 characters.")),
         ],
-        filters=[_strip],
+        filters=[strip_whitespace],
     )
 
 

@@ -7,11 +7,8 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, SelectChoice, SelectField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
+from portal.forms import strip_whitespace
 from portal.models import utcnow
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 def _optional_text(label, max_length: int, description=None, field_id=None):
@@ -26,7 +23,7 @@ def _optional_text(label, max_length: int, description=None, field_id=None):
                 message=_l("Please use at most %(count)d characters.", count=max_length),
             ),
         ],
-        filters=[_strip],
+        filters=[strip_whitespace],
     )
 
 

@@ -18,11 +18,9 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from portal.forms import strip_whitespace
+
 MAX_BODY = 200_000
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 def _title_fields():
@@ -34,7 +32,7 @@ def _title_fields():
             DataRequired(message=_l("Please enter a title in English.")),
             Length(max=200, message=_l("A title has at most 200 characters.")),
         ],
-        filters=[_strip],
+        filters=[strip_whitespace],
     )
     french = StringField(
         _l("Title in French (optional)"),
@@ -42,7 +40,7 @@ def _title_fields():
             Optional(),
             Length(max=200, message=_l("A title has at most 200 characters.")),
         ],
-        filters=[_strip],
+        filters=[strip_whitespace],
     )
     return english, french
 
@@ -58,7 +56,7 @@ def _long_text(label, max_length: int = 5000, description=None):
                 message=_l("Please use at most %(count)d characters.", count=max_length),
             ),
         ],
-        filters=[_strip],
+        filters=[strip_whitespace],
     )
 
 
@@ -129,7 +127,7 @@ class PublishForm(FlaskForm):
             Optional(),
             Length(max=500, message=_l("Please use at most %(count)d characters.", count=500)),
         ],
-        filters=[_strip],
+        filters=[strip_whitespace],
     )
     document = FileField(_l("Import a file"))
     document_language = RadioField(
@@ -154,7 +152,7 @@ class TransitionForm(FlaskForm):
             Optional(),
             Length(max=500, message=_l("Please use at most %(count)d characters.", count=500)),
         ],
-        filters=[_strip],
+        filters=[strip_whitespace],
     )
 
 

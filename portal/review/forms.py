@@ -7,12 +7,9 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, RadioField, SelectChoice, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from portal.forms import strip_whitespace
 from portal.review.models import DECISION_TITLES, AnnotationKind
 from portal.review.services import MAX_COMMENT
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 def _text(label, *, required: bool, description=None, missing=None):
@@ -23,7 +20,9 @@ def _text(label, *, required: bool, description=None, missing=None):
         )
     ]
     validators.insert(0, InputRequired(message=missing) if required else Optional())
-    return TextAreaField(label, description=description, validators=validators, filters=[_strip])
+    return TextAreaField(
+        label, description=description, validators=validators, filters=[strip_whitespace]
+    )
 
 
 class AnnotationForm(FlaskForm):

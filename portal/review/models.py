@@ -6,6 +6,7 @@ import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -39,7 +40,7 @@ class AnnotationState(enum.StrEnum):
     @property
     def title(self) -> str:
         return str(
-            {self.OPEN: _l("Open"), self.RESOLVED: _l("Resolved"), self.ADDRESSED: _l("Addressed")}[
+            {self.OPEN: lazy_pgettext("annotation state", "Open"), self.RESOLVED: _l("Resolved"), self.ADDRESSED: _l("Addressed")}[
                 self
             ]
         )

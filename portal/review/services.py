@@ -15,6 +15,7 @@ from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import insert_unless_conflict, utcnow
 from portal.reports.models import EDITORIAL_ROLES, Section, SectionVersion
+from portal.reports.services import latest_version
 from portal.review.models import (
     AnchorMethod,
     Annotation,
@@ -55,15 +56,6 @@ def _block_at(rendered: RenderedDocument, offset: int) -> str | None:
         if block.start <= offset < block.end:
             found = block.id
     return found
-
-
-def latest_version(section: Section) -> SectionVersion | None:
-    return db.session.scalar(
-        select(SectionVersion)
-        .where(SectionVersion.section_id == section.id)
-        .order_by(SectionVersion.number.desc())
-        .limit(1)
-    )
 
 
 def _assignment(user: User, section: Section) -> Assignment | None:
