@@ -26,7 +26,7 @@ from portal.extensions import db
 from portal.models import utcnow
 from portal.reports import services as reports
 
-PASSWORD = "a long benchmark passphrase"
+PASSWORD = "a long benchmark passphrase"  # noqa: S105  (throwaway benchmark account)
 
 
 def build(app, sections: int, consultants: list, editor, title: str) -> int:
@@ -35,8 +35,12 @@ def build(app, sections: int, consultants: list, editor, title: str) -> int:
     for n in range(sections):
         section = reports.create_section(editor, report, title_en=f"{title} section {n}")
         reports.publish_version(
-            editor, section, body_en=f"Text of section {n}.", body_fr=None,
-            change_summary=None, based_on=0,
+            editor,
+            section,
+            body_en=f"Text of section {n}.",
+            body_fr=None,
+            change_summary=None,
+            based_on=0,
         )
         for i, consultant in enumerate(consultants):
             if (n + i) % 3 == 0:
@@ -79,12 +83,14 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app({
-            "TESTING": True,
-            "SECRET_KEY": "bench-" + "x" * 40,
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(tmp) / 'bench.sqlite3'}",
-            "PORTAL_ARGON2": {"time_cost": 1, "memory_cost": 1024, "parallelism": 1},
-        })
+        app = create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": "bench-" + "x" * 40,
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(tmp) / 'bench.sqlite3'}",
+                "PORTAL_ARGON2": {"time_cost": 1, "memory_cost": 1024, "parallelism": 1},
+            }
+        )
         counter = [0]
         with app.app_context():
             from flask_migrate import upgrade
@@ -93,14 +99,23 @@ def main() -> None:
 
             upgrade()
             event.listen(
-                db.engine, "before_cursor_execute",
+                db.engine,
+                "before_cursor_execute",
                 lambda *a, **k: counter.__setitem__(0, counter[0] + 1),
             )
-            editor = accounts.create_user(email="editor@example.org", display_name="Editor",
-                                          role=Role.EDITOR, password=PASSWORD)
+            editor = accounts.create_user(
+                email="editor@example.org",
+                display_name="Editor",
+                role=Role.EDITOR,
+                password=PASSWORD,
+            )
             consultants = [
-                accounts.create_user(email=f"c{i}@example.org", display_name=f"Consultant {i}",
-                                     role=Role.CONSULTANT, password=PASSWORD)
+                accounts.create_user(
+                    email=f"c{i}@example.org",
+                    display_name=f"Consultant {i}",
+                    role=Role.CONSULTANT,
+                    password=PASSWORD,
+                )
                 for i in range(12)
             ]
             print(f"building a 10-section report and a {args.sections}-section report…")
@@ -117,8 +132,11 @@ def main() -> None:
         for name, client, url in (
             ("report grid, 10 sections (baseline)", editor_client, f"/reports/{small}"),
             (f"report grid, {args.sections} sections", editor_client, f"/reports/{large}"),
-            (f"report grid, {args.sections} sections, page 10", editor_client,
-             f"/reports/{large}?page=10"),
+            (
+                f"report grid, {args.sections} sections, page 10",
+                editor_client,
+                f"/reports/{large}?page=10",
+            ),
             ("consultant dashboard", consultant_client, "/"),
         ):
             timings, statements = measure(client, url, args.rounds, counter)

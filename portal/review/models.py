@@ -40,9 +40,11 @@ class AnnotationState(enum.StrEnum):
     @property
     def title(self) -> str:
         return str(
-            {self.OPEN: lazy_pgettext("annotation state", "Open"), self.RESOLVED: _l("Resolved"), self.ADDRESSED: _l("Addressed")}[
-                self
-            ]
+            {
+                self.OPEN: lazy_pgettext("annotation state", "Open"),
+                self.RESOLVED: _l("Resolved"),
+                self.ADDRESSED: _l("Addressed"),
+            }[self]
         )
 
 

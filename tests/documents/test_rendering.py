@@ -449,7 +449,9 @@ def test_any_source_renders_with_unique_ids_on_every_block(source):
 
 
 def test_blocks_know_their_span_in_the_plain_text():
-    doc = render_markdown("# Title\n\nFirst para.\n\n- item one\n- item two\n\n> quoted\n> text\n\nEnd.")
+    doc = render_markdown(
+        "# Title\n\nFirst para.\n\n- item one\n- item two\n\n> quoted\n> text\n\nEnd."
+    )
     spans = {(b.kind, b.text): doc.plain_text[b.start : b.end] for b in doc.blocks}
     assert spans == {
         ("heading", "Title"): "Title",
