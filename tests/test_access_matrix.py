@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.extensions import db
+from tests.test_security import assert_security_headers
 
 # "consultant" is assigned to the matrix's section; "outsider" is a consultant who is not.
 PRINCIPALS = ("anonymous", "consultant", "outsider", "editor", "admin", "deactivated")
@@ -312,6 +313,8 @@ def test_role_matrix(app, principals):
             else:
                 response = client.post(url, data={"csrf_token": token})
             actual = _outcome(response, view_ran=endpoint in calls)
+            # security.md B3 and Z6: the headers are on every response, whatever the outcome.
+            assert_security_headers(response, static=endpoint == "static")
             response.close()
             if actual != expected:
                 failures.append(
