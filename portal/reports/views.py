@@ -79,6 +79,19 @@ def get_version(section: Section, number: int) -> SectionVersion:
     return version
 
 
+def _details_conflict(form, current: Report | Section, kind: str, conflict):
+    """Someone saved first (R2): show what is saved beside the editor's text, which is kept."""
+    db.session.rollback()
+    form.revision.data = current.revision
+    return render_template(
+        "reports/conflict_details.html",
+        form=form,
+        current=current,
+        kind=kind,
+        message=conflict.message,
+    ), 409
+
+
 def _status(method_ok: int = 200) -> int:
     return method_ok if request.method == "GET" else 400
 
@@ -136,15 +149,7 @@ def edit_report(report_id: int):
                 year=form.year.data,
             )
         except services.EditConflict as conflict:
-            db.session.rollback()
-            form.revision.data = report.revision
-            return render_template(
-                "reports/conflict_details.html",
-                form=form,
-                current=report,
-                kind="report",
-                message=conflict.message,
-            ), 409
+            return _details_conflict(form, report, "report", conflict)
         db.session.commit()
         flash(_("The report is saved."), "success")
         return redirect(url_for("reports.report", report_id=report.id))
@@ -300,15 +305,7 @@ def edit_section(section_id: int):
                 content_note_fr=form.content_note_fr.data,
             )
         except services.EditConflict as conflict:
-            db.session.rollback()
-            form.revision.data = section.revision
-            return render_template(
-                "reports/conflict_details.html",
-                form=form,
-                current=section,
-                kind="section",
-                message=conflict.message,
-            ), 409
+            return _details_conflict(form, section, "section", conflict)
         except DomainError as error:
             db.session.rollback()
             flash(error.message, "error")
