@@ -17,6 +17,7 @@ MODEL_MODULES = (
     "portal.assignments.models",
     "portal.review.models",
     "portal.audit.models",
+    "portal.media.models",
 )
 VIEW_MODULES = (
     "portal.core.views",
@@ -27,6 +28,9 @@ VIEW_MODULES = (
     "portal.audit.views",
     "portal.review.views",
     "portal.review.report_views",
+    "portal.media.views",
+    "portal.media.checklist_views",
+    "portal.media.clearance_views",
 )
 
 
@@ -101,6 +105,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.assignments import bp as assignments_bp
     from portal.audit import bp as audit_bp
     from portal.core import bp as core_bp
+    from portal.media import bp as media_bp
     from portal.reports import bp as reports_bp
     from portal.review import bp as review_bp
 
@@ -115,6 +120,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(assignments_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(review_bp)
+    app.register_blueprint(media_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -265,4 +265,8 @@ def seed_report() -> bool:
         riviere, a, until=days(12), reason="Je préfère relire ce texte avec mon accompagnatrice."
     )
     db.session.flush()
+    from portal.media.demo import seed_media
+
+    seed_media(editor, amara, riviere, intro, seafood)
+    db.session.flush()
     return True

@@ -272,7 +272,9 @@ def set_security_headers(response):
     if current_app.config["PORTAL_HSTS"]:
         headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
     if request.endpoint != "static":
-        headers["Cache-Control"] = "no-store"
+        # A view may say more (photo files: "private, no-store"), never less.
+        if "no-store" not in headers.get("Cache-Control", ""):
+            headers["Cache-Control"] = "no-store"
         headers["Pragma"] = "no-cache"
     return response
 

@@ -109,6 +109,11 @@ def _truncate_all(app) -> None:
             text("INSERT INTO audit_chain_head (id, last_seq, last_hash) VALUES (1, 0, :genesis)"),
             {"genesis": "0" * 64},
         )
+        # The checklists a new database starts with (loaded by their migration).
+        from portal.media.checklist_defaults import default_rows
+        from portal.media.models import ChecklistCriterion
+
+        db.session.add_all(ChecklistCriterion(**row) for row in default_rows())
         db.session.commit()
 
 

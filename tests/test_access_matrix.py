@@ -131,9 +131,49 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("review.export_report", "GET"): EDITORIAL,
     ("review.export_section", "GET"): EDITORIAL,
     ("review.print_report", "GET"): EDITORIAL,
+    # Photos and narratives: editors prepare them, the assigned consultant reviews them.
+    ("media.new_photo", "GET"): EDITORIAL,
+    ("media.new_photo", "POST"): EDITORIAL,
+    ("media.new_narrative", "GET"): EDITORIAL,
+    ("media.new_narrative", "POST"): EDITORIAL,
+    ("media.item", "GET"): ASSIGNED,
+    ("media.image", "GET"): ASSIGNED,
+    ("media.edit_item", "GET"): EDITORIAL,
+    ("media.edit_item", "POST"): EDITORIAL,
+    ("media.remove_item", "POST"): EDITORIAL,
+    ("media.record_consent", "GET"): EDITORIAL,
+    ("media.record_consent", "POST"): EDITORIAL,
+    ("media.withdraw_consent", "POST"): EDITORIAL,
+    ("media.review", "GET"): ASSIGNED_CONSULTANT,
+    ("media.review", "POST"): ASSIGNED_CONSULTANT,
+    ("media.withdraw_sign_off", "POST"): ASSIGNED_CONSULTANT,
+    ("media.add_region", "POST"): ASSIGNED,
+    # Only the person who marked an area can remove it; to anyone else it does not exist.
+    ("media.delete_region", "POST"): {
+        **SIGNED_IN,
+        "outsider": "missing",
+        "editor": "missing",
+        "admin": "missing",
+    },
+    ("media.clearance", "GET"): EDITORIAL,
+    ("media.clearance_csv", "GET"): EDITORIAL,
+    ("media.checklists", "GET"): ADMIN_ONLY,
+    ("media.new_criterion", "GET"): ADMIN_ONLY,
+    ("media.new_criterion", "POST"): ADMIN_ONLY,
+    ("media.edit_criterion", "GET"): ADMIN_ONLY,
+    ("media.edit_criterion", "POST"): ADMIN_ONLY,
+    ("media.retire_criterion", "POST"): ADMIN_ONLY,
+    ("media.delete_criterion", "POST"): ADMIN_ONLY,
 }
 
-SAMPLE_ARGS = {"filename": "css/portal.css", "token": "not-a-real-token", "number": 1, "fmt": "csv"}
+SAMPLE_ARGS = {
+    "filename": "css/portal.css",
+    "token": "not-a-real-token",
+    "number": 1,
+    "fmt": "csv",
+    "size": "thumb",
+    "kind": "photo",
+}
 
 
 def declared_routes(app) -> set[tuple[str, str]]:
@@ -254,6 +294,7 @@ def _objects(app, ids: dict) -> dict:
             end=5,
         )
         db.session.commit()
+        media = _media_objects(editor, consultant, section)
         target = User(email="target@example.org", display_name="Target", role=Role.CONSULTANT)
         db.session.add(target)
         db.session.commit()
@@ -263,18 +304,82 @@ def _objects(app, ids: dict) -> dict:
             "section_id": section.id,
             "assignment_id": assignment.id,
             "annotation_id": annotation.id,
+            **media,
         }
 
 
-def _restore_assignment(app, assignment_id: int) -> None:
-    """Undo a decline or withdrawal made by an earlier row, so each row meets the same world."""
+def _media_objects(editor, consultant, section) -> dict:
+    """A photo with consent, the consultant's sign-off (every criterion answered) and a region."""
+    import uuid
+
+    from portal.media import services as media
+    from portal.media import storage
+    from portal.media.imaging import process_image
+    from portal.media.models import Answer, ItemKind
+    from portal.models import utcnow
+    from tests.media.conftest import PHOTO_FIELDS, jpeg_bytes
+
+    image = process_image(jpeg_bytes(), max_bytes=10**7, max_pixels=10**7)
+    fields = PHOTO_FIELDS | {
+        "image_name": storage.store(image),
+        "image_sha256": image.sha256,
+        "image_format": image.format,
+        "width": image.width,
+        "height": image.height,
+    }
+    item = media.add_item(editor, section, ItemKind.PHOTO, fields, identifiable=True)
+    consent = media.record_consent(
+        editor,
+        item,
+        given_by="Participant A",
+        given_on=utcnow().date(),
+        scope="The 2027 report",
+        uses_allowed=None,
+        expires_on=None,
+    )
+    criteria = media.criteria(ItemKind.PHOTO)
+    sign_off = media.submit_sign_off(
+        consultant,
+        item,
+        version_number=1,
+        decision=media.SignOffDecision.APPROVE,
+        reasons=None,
+        answers={c.id: media.AnswerGiven(Answer.MEETS) for c in criteria},
+        submission_key=uuid.uuid4().hex,
+    )
+    region = media.add_region(
+        consultant,
+        item,
+        x=0.1,
+        y=0.1,
+        width=0.2,
+        height=0.2,
+        note="This face could be recognised.",
+        submission_key=uuid.uuid4().hex,
+    )
+    db.session.commit()
+    return {
+        "item_id": item.id,
+        "consent_id": consent.id,
+        "sign_off_id": sign_off.id,
+        "region_id": region.id,
+        "criterion_id": criteria[0].id,
+    }
+
+
+def _restore_assignment(app, objects: dict) -> None:
+    """Undo a decline, withdrawal, removal or retirement made by an earlier row, so each row
+    meets the same world."""
     from portal.assignments.models import Assignment, AssignmentState
+    from portal.media.models import ChecklistCriterion, MediaItem
 
     with app.app_context():
-        assignment = db.session.get(Assignment, assignment_id)
+        assignment = db.session.get(Assignment, objects["assignment_id"])
         if assignment.state is not AssignmentState.ACCEPTED:
             assignment.state = AssignmentState.ACCEPTED
-            db.session.commit()
+        db.session.get(MediaItem, objects["item_id"]).archived_at = None
+        db.session.get(ChecklistCriterion, objects["criterion_id"]).retired_at = None
+        db.session.commit()
 
 
 def _client_for(app, principal: str, ids: dict):
@@ -323,7 +428,7 @@ def test_role_matrix(app, principals):
                 )
             elif before is not None and database_fingerprint(app) != before:
                 failures.append(f"{method} {url} as {principal}: denied, but the database changed")
-            _restore_assignment(app, principals["objects"]["assignment_id"])
+            _restore_assignment(app, principals["objects"])
             if principal == "deactivated":
                 from portal.accounts.models import User
 

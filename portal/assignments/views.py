@@ -77,7 +77,14 @@ def dashboard():
         per_page=PER_PAGE,
         error_out=False,
     )
-    return render_template("assignments/dashboard.html", page=page, today=utcnow().date())
+    from portal.media.services import review_queue
+
+    return render_template(
+        "assignments/dashboard.html",
+        page=page,
+        today=utcnow().date(),
+        review_queue=review_queue(current_user),
+    )
 
 
 @bp.get("/assignments/<int:assignment_id>")

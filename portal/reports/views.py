@@ -16,6 +16,7 @@ from portal.documents.importing import ImportRefused, import_document
 from portal.documents.rendering import add_block_controls, render_markdown
 from portal.errors import DomainError
 from portal.extensions import db
+from portal.media import services as media_services
 from portal.models import utcnow
 from portal.reports import bp, services
 from portal.reports.forms import (
@@ -272,6 +273,7 @@ def section(section_id: int):
         transition_form=TransitionForm(),
         targets=[state for state in SectionState if section.can_move_to(state)],
         **_decisions_of(section),
+        media_items=media_services.items_of(section),
         today=utcnow().date(),
         AssignmentState=AssignmentState,
     )
@@ -590,6 +592,7 @@ def _render_version(section: Section, version: SectionVersion | None):
         can_decide=can_annotate and current_user.role is Role.CONSULTANT,
         annotations=annotations,
         orphans=orphans,
+        media_items=media_services.items_of(section),
     )
 
 

@@ -53,6 +53,7 @@ class AnnotationForm(FlaskForm):
         description=_l("The words you would put instead of the passage."),
     )
     language = HiddenField()
+    submission_key = HiddenField()
     block_id = HiddenField()
     start = HiddenField()
     end = HiddenField()
@@ -68,6 +69,7 @@ class AnnotationForm(FlaskForm):
 
 class ReplyForm(FlaskForm):
     body = _text(_l("Your reply"), required=True, missing=_l("Please write your reply."))
+    submission_key = HiddenField()
 
 
 class AddressedForm(FlaskForm):

@@ -89,6 +89,8 @@ class Annotation(Base):
         enum_column(AnnotationState, "annotation_state"), default=AnnotationState.OPEN
     )
     addressed_in: Mapped[int | None] = mapped_column()
+    # One form submission makes one annotation, however often it is sent (R3).
+    submission_key: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -118,6 +120,7 @@ class AnnotationReply(Base):
     annotation_id: Mapped[int] = mapped_column(ForeignKey("annotations.id"), index=True)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     body: Mapped[str] = mapped_column(Text)
+    submission_key: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     annotation: Mapped[Annotation] = relationship(back_populates="replies")

@@ -132,8 +132,18 @@ def create_annotation(
     block_id: str | None = None,
     start: int | None = None,
     end: int | None = None,
+    submission_key: str | None = None,
 ) -> Annotation:
-    """Annotate a block (the keyboard and no-script path) or a selected span of the latest text."""
+    """Annotate a block (the keyboard and no-script path) or a selected span of the latest text.
+
+    The same form sent twice (two clicks, two workers) makes one annotation (R3).
+    """
+    if submission_key:
+        existing = _sent_with(Annotation, submission_key)
+        if existing is not None:
+            if existing.author_id != user.id or existing.section_id != section.id:
+                raise DomainError(_l("This form was already used. Please open the page again."))
+            return existing
     if not can_work_on(user, section):
         raise DomainError(_l("You can comment once you have accepted this section."))
     version = latest_version(section)
@@ -161,31 +171,59 @@ def create_annotation(
     if not block_id:
         # A selection records the block it starts in, as a block comment does (issue 4, point 2).
         block_id = _block_at(rendered, position.start)
-    annotation = Annotation(
-        section_id=section.id,
-        version_id=version.id,
-        anchored_version_id=version.id,
-        author_id=user.id,
-        kind=kind,
-        language=language,
-        block_id=block_id,
-        quote_exact=quote.exact,
-        quote_prefix=quote.prefix,
-        quote_suffix=quote.suffix,
-        pos_start=position.start,
-        pos_end=position.end,
-        anchor_method=AnchorMethod.EXACT,
-        anchor_score=1.0,
-        body=body,
-        replacement=replacement if kind is AnnotationKind.SUGGESTION else None,
-        state=AnnotationState.OPEN,
-    )
-    db.session.add(annotation)
-    record(user, "annotation.created", annotation, kind=kind.value, section_id=section.id)
+    values = {
+        "section_id": section.id,
+        "version_id": version.id,
+        "anchored_version_id": version.id,
+        "author_id": user.id,
+        "kind": kind,
+        "language": language,
+        "block_id": block_id,
+        "quote_exact": quote.exact,
+        "quote_prefix": quote.prefix,
+        "quote_suffix": quote.suffix,
+        "pos_start": position.start,
+        "pos_end": position.end,
+        "anchor_method": AnchorMethod.EXACT,
+        "anchor_score": 1.0,
+        "body": body,
+        "replacement": replacement if kind is AnnotationKind.SUGGESTION else None,
+        "state": AnnotationState.OPEN,
+        "submission_key": submission_key,
+    }
+    annotation, inserted = _insert_once(Annotation, values)
+    if inserted:
+        record(user, "annotation.created", annotation, kind=kind.value, section_id=section.id)
     return annotation
 
 
-def reply(user: User, annotation: Annotation, body: str) -> AnnotationReply:
+def _sent_with(model, submission_key: str):
+    return db.session.scalar(select(model).where(model.submission_key == submission_key))
+
+
+def _insert_once(model, values: dict):
+    """Add a row; with a submission key, only if no row has it yet. (row, inserted now?)"""
+    key = values.get("submission_key")
+    if not key:
+        row = model(**values)
+        db.session.add(row)
+        db.session.flush()
+        return row, True
+    now = utcnow()
+    stamped = {"created_at": now} | ({"updated_at": now} if hasattr(model, "updated_at") else {})
+    inserted = insert_unless_conflict(db.session, model, stamped | values, ["submission_key"])
+    return _sent_with(model, key), inserted is not None
+
+
+def reply(
+    user: User, annotation: Annotation, body: str, submission_key: str | None = None
+) -> AnnotationReply:
+    if submission_key:
+        existing = _sent_with(AnnotationReply, submission_key)
+        if existing is not None:
+            if existing.author_id != user.id or existing.annotation_id != annotation.id:
+                raise DomainError(_l("This form was already used. Please open the page again."))
+            return existing
     if not (
         can_work_on(user, annotation.section) and can_see(user, annotation, annotation.section)
     ):
@@ -193,9 +231,17 @@ def reply(user: User, annotation: Annotation, body: str) -> AnnotationReply:
     body = _clean(body)
     if not body:
         raise DomainError(_l("Please write your reply."))
-    answer = AnnotationReply(annotation_id=annotation.id, author_id=user.id, body=body)
-    db.session.add(answer)
-    record(user, "annotation.replied", annotation)
+    answer, inserted = _insert_once(
+        AnnotationReply,
+        {
+            "annotation_id": annotation.id,
+            "author_id": user.id,
+            "body": body,
+            "submission_key": submission_key,
+        },
+    )
+    if inserted:
+        record(user, "annotation.replied", annotation)
     return answer
 
 

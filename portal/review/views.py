@@ -81,6 +81,7 @@ def annotate(section_id: int):
                 block_id=form.block_id.data or None,
                 start=start,
                 end=end,
+                submission_key=(form.submission_key.data or "")[:64] or None,
             )
         except DomainError as error:
             db.session.rollback()
@@ -89,6 +90,8 @@ def annotate(section_id: int):
             db.session.commit()
             flash(_("Your comment is saved."), "success")
             return redirect(_reading_url(section, annotation))
+    if not form.submission_key.data:
+        form.submission_key.data = uuid.uuid4().hex
     if passage is None and not form.errors:
         flash(_("That passage is no longer in the latest version. Please choose it again."), "info")
         return redirect(_reading_url(section))
@@ -105,11 +108,13 @@ def annotate(section_id: int):
 @bp.get("/annotations/<int:annotation_id>")
 def thread(annotation_id: int):
     annotation = get_annotation(annotation_id)
+    reply_form = ReplyForm()
+    reply_form.submission_key.data = uuid.uuid4().hex
     return render_template(
         "review/thread.html",
         annotation=annotation,
         section=annotation.section,
-        reply_form=ReplyForm(),
+        reply_form=reply_form,
         addressed_form=AddressedForm(),
         latest=services.latest_version(annotation.section),
         can_reply=services.can_work_on(current_user, annotation.section),
@@ -124,7 +129,12 @@ def reply(annotation_id: int):
     form = ReplyForm()
     if form.validate():
         try:
-            services.reply(current_user, annotation, form.body.data)
+            services.reply(
+                current_user,
+                annotation,
+                form.body.data,
+                submission_key=(form.submission_key.data or "")[:64] or None,
+            )
         except DomainError as error:
             db.session.rollback()
             form.body.errors.append(error.message)

@@ -541,7 +541,11 @@ def _admin_requests(app, user_id: int) -> list[tuple[str, str]]:
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/admin"):
             continue
-        url = rule.rule.replace("<int:user_id>", str(user_id))
+        url = (
+            rule.rule.replace("<int:user_id>", str(user_id))
+            .replace("<int:criterion_id>", "1")
+            .replace("<kind>", "photo")
+        )
         assert "<" not in url, f"unexpected variable in {rule.rule}"
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             requests.append((method, url))

@@ -1,0 +1,139 @@
+"""The clearance report: what may be published, and on whose word (HTML, printable, and CSV)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Response, abort, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.accounts.models import Role, User
+from portal.audit.services import record
+from portal.extensions import db
+from portal.media import bp, services
+from portal.reports.models import EDITORIAL_ROLES
+from portal.reports.views import get_report
+from portal.security import roles
+
+# A cell starting with one of these is read as a formula by spreadsheet programs.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def _consultant_filter() -> User | None:
+    """Admins can narrow the report to one consultant; for editors the filter does not exist."""
+    consultant_id = request.args.get("consultant", type=int)
+    if consultant_id is None or current_user.role is not Role.ADMIN:
+        return None
+    consultant = db.session.get(User, consultant_id)
+    if consultant is None or consultant.role is not Role.CONSULTANT:
+        abort(404)
+    return consultant
+
+
+def _consultants() -> list[User]:
+    if current_user.role is not Role.ADMIN:
+        return []
+    return list(
+        db.session.scalars(db.select(User).where(User.role == Role.CONSULTANT).order_by(User.id))
+    )
+
+
+@bp.get("/reports/<int:report_id>/clearance")
+@roles(*EDITORIAL_ROLES)
+def clearance(report_id: int):
+    report = get_report(report_id)
+    consultant = _consultant_filter()
+    rows = services.clearance(report, consultant)
+    return render_template(
+        "media/clearance.html",
+        report=report,
+        rows=rows,
+        consultant=consultant,
+        consultants=_consultants(),
+        cleared=sum(1 for row in rows if row.cleared),
+    )
+
+
+@bp.get("/reports/<int:report_id>/clearance.csv")
+@roles(*EDITORIAL_ROLES)
+def clearance_csv(report_id: int):
+    report = get_report(report_id)
+    consultant = _consultant_filter()
+    rows = services.clearance(report, consultant)
+    record(
+        current_user,
+        "clearance.exported",
+        report,
+        consultant_id=consultant.id if consultant else None,
+    )
+    db.session.commit()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(
+        [
+            "kind",
+            "id",
+            "section_id",
+            "section",
+            "item",
+            "current_version",
+            "state",
+            "consent",
+            "consent_expires_on",
+            "cleared",
+            "blocks_publication",
+            "reviewer",
+            "decision",
+            "decided_on_version",
+            "decision_is_stale",
+            "decided_at_utc",
+        ]
+    )
+    for row in rows:
+        common = [
+            row.kind,
+            row.obj.id,
+            row.section.id,
+            row.section.title_en,
+            _item_label(row),
+            row.version_number or "",
+            row.state_title,
+            row.consent.state.title if row.consent else "",
+            row.consent.expires_on.isoformat() if row.consent and row.consent.expires_on else "",
+            "yes" if row.cleared else "no",
+            " | ".join(row.blockers),
+        ]
+        decisions = row.decisions or [None]
+        for decision in decisions:
+            tail = ["", "", "", "", ""]
+            if decision is not None:
+                tail = [
+                    decision.consultant.display_name,
+                    decision.decision.title,
+                    decision.version.number,
+                    "yes" if decision.id in row.stale_ids else "no",
+                    decision.created_at.isoformat(),
+                ]
+            writer.writerow([_cell(value) for value in common + tail])
+    name = f"clearance-report-{report.year}-{report.id}"
+    return Response(
+        buffer.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename={name}.csv"},
+    )
+
+
+def _item_label(row) -> str:
+    if row.kind == "section":
+        return ""
+    latest = row.obj.latest
+    if row.kind == "photo":
+        return latest.caption_en or ""
+    return latest.title_en or _("Narrative")

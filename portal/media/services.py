@@ -1,0 +1,837 @@
+"""Photo and narrative rules: versions, consent, checklists, sign-offs, regions, clearance.
+
+Every function flushes, never commits: the view commits the change and its audit record together
+(security.md R4).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import exists, select
+from sqlalchemy.orm import selectinload
+
+from portal.accounts.models import User
+from portal.assignments.models import Assignment
+from portal.audit.services import record
+from portal.errors import DomainError
+from portal.extensions import db
+from portal.media.models import (
+    Answer,
+    ChecklistAnswer,
+    ChecklistCriterion,
+    ConsentRecord,
+    ConsentState,
+    ItemKind,
+    MediaItem,
+    MediaVersion,
+    PhotoRegion,
+    SignOff,
+    SignOffDecision,
+    fingerprint,
+)
+from portal.models import insert_unless_conflict, utcnow
+from portal.reports.models import Report, Section
+from portal.reports.services import EditConflict
+from portal.review.services import WORKING_STATES, can_work_on, is_editorial
+
+MAX_NOTE = 2000
+MAX_REASONS = 5000
+CONSENT_YEARS = 3
+EXPIRING_WITHIN = timedelta(days=60)
+DECISIONS = (
+    SignOffDecision.APPROVE,
+    SignOffDecision.APPROVE_WITH_CHANGES,
+    SignOffDecision.NOT_APPROVED,
+)
+
+
+def _clean(value: str | None) -> str | None:
+    value = (value or "").strip()
+    return value or None
+
+
+# Items and versions ---------------------------------------------------------------------------
+
+
+def items_of(section: Section, *, include_archived: bool = False) -> list[MediaItem]:
+    stmt = (
+        select(MediaItem)
+        .where(MediaItem.section_id == section.id)
+        .order_by(MediaItem.kind, MediaItem.id)
+        .options(selectinload(MediaItem.versions), selectinload(MediaItem.consents))
+    )
+    if not include_archived:
+        stmt = stmt.where(MediaItem.archived_at.is_(None))
+    return list(db.session.scalars(stmt))
+
+
+def _version_fields(kind: ItemKind, fields: dict) -> dict:
+    """The cleaned columns of a version of this kind (other kinds' columns stay empty)."""
+    if kind is ItemKind.PHOTO:
+        names = (
+            "caption_en",
+            "caption_fr",
+            "alt_en",
+            "alt_fr",
+            "credit",
+            "provenance",
+            "content_note_en",
+            "content_note_fr",
+        )
+        cleaned = {name: _clean(fields.get(name)) for name in names}
+        cleaned["staged"] = bool(fields.get("staged"))
+        for name in ("image_sha256", "image_name", "image_format", "width", "height"):
+            cleaned[name] = fields.get(name)
+    else:
+        names = ("title_en", "title_fr", "body_en", "body_fr", "content_note_en", "content_note_fr")
+        cleaned = {name: _clean(fields.get(name)) for name in names}
+    return cleaned
+
+
+def _add_version(actor: User, item: MediaItem, fields: dict, change_summary: str | None):
+    number = item.versions[-1].number + 1 if item.versions else 1
+    version = MediaVersion(
+        item=item,
+        number=number,
+        content_sha256=fingerprint(item.kind, fields),
+        change_summary=_clean(change_summary),
+        author_id=actor.id,
+        created_at=utcnow(),
+        **fields,
+    )
+    db.session.add(version)
+    db.session.flush()
+    return version
+
+
+def add_item(
+    actor: User, section: Section, kind: ItemKind, fields: dict, *, identifiable: bool = False
+) -> MediaItem:
+    """Attach a new photo or narrative to a section, as its version 1."""
+    if section.is_archived:
+        raise DomainError(_l("This section is archived; nothing can be added to it."))
+    item = MediaItem(
+        section=section,
+        kind=kind,
+        identifiable_people=identifiable if kind is ItemKind.PHOTO else False,
+        created_by_id=actor.id,
+    )
+    db.session.add(item)
+    version = _add_version(actor, item, _version_fields(kind, fields), None)
+    record(
+        actor,
+        f"{kind.value}.added",
+        item,
+        section_id=section.id,
+        version=1,
+        sha256=version.content_sha256,
+    )
+    return item
+
+
+def publish_item_version(
+    actor: User,
+    item: MediaItem,
+    *,
+    expected_revision: int | None,
+    fields: dict,
+    identifiable: bool,
+    change_summary: str | None = None,
+) -> MediaVersion | None:
+    """A change to the item makes a new version; sign-offs on older versions become stale.
+
+    Returns None when only the identifiable-people flag changed (it is not reviewed content).
+    """
+    if item.is_archived:
+        raise DomainError(_l("This item was removed from the section; it cannot be changed."))
+    if expected_revision != item.revision:
+        raise EditConflict(
+            _l("Someone saved a newer version of this item while you were editing."), item
+        )
+    previous = item.latest
+    cleaned = _version_fields(item.kind, fields)
+    if item.kind is ItemKind.PHOTO and not cleaned.get("image_name"):
+        for name in ("image_sha256", "image_name", "image_format", "width", "height"):
+            cleaned[name] = getattr(previous, name)
+    consent_changed = item.kind is ItemKind.PHOTO and identifiable != item.identifiable_people
+    if consent_changed:
+        item.identifiable_people = identifiable
+        record(actor, "photo.identifiable_changed", item, identifiable=identifiable)
+    if previous is not None and fingerprint(item.kind, cleaned) == previous.content_sha256:
+        if consent_changed:
+            item.revision += 1
+            return None
+        raise DomainError(_l("Nothing changed, so no new version was made."))
+    version = _add_version(actor, item, cleaned, change_summary)
+    item.revision += 1
+    record(
+        actor,
+        f"{item.kind.value}.version_published",
+        item,
+        version=version.number,
+        sha256=version.content_sha256,
+        image_changed=bool(
+            item.kind is ItemKind.PHOTO
+            and previous is not None
+            and previous.image_sha256 != version.image_sha256
+        ),
+    )
+    return version
+
+
+def archive_item(actor: User, item: MediaItem) -> None:
+    if item.is_archived:
+        return
+    item.archived_at = utcnow()
+    item.archived_by_id = actor.id
+    record(actor, f"{item.kind.value}.removed", item)
+
+
+def version_by_number(item: MediaItem, number: int) -> MediaVersion | None:
+    return next((v for v in item.versions if v.number == number), None)
+
+
+# Consent --------------------------------------------------------------------------------------
+
+
+def default_expiry(given_on: date) -> date:
+    """Three years after the date consent was given (the shared guide's maximum)."""
+    try:
+        return given_on.replace(year=given_on.year + CONSENT_YEARS)
+    except ValueError:  # 29 February
+        return given_on.replace(year=given_on.year + CONSENT_YEARS, day=28)
+
+
+def record_consent(
+    actor: User,
+    item: MediaItem,
+    *,
+    given_by: str,
+    given_on: date,
+    scope: str,
+    uses_allowed: int | None,
+    expires_on: date | None,
+    replaces: ConsentRecord | None = None,
+    today: date | None = None,
+) -> ConsentRecord:
+    today = today or utcnow().date()
+    given_by, scope = _clean(given_by), _clean(scope)
+    if not given_by or not scope:
+        raise DomainError(_l("Please say who gave consent and what it covers."))
+    if given_on > today:
+        raise DomainError(_l("The date consent was given cannot be in the future."))
+    latest_allowed = default_expiry(given_on)
+    expires_on = expires_on or latest_allowed
+    if expires_on <= given_on:
+        raise DomainError(_l("The expiry date must come after the date consent was given."))
+    if expires_on > latest_allowed:
+        raise DomainError(_l("Consent can last at most three years from the date it was given."))
+    if uses_allowed is not None and uses_allowed < 1:
+        raise DomainError(_l("The number of uses must be at least 1, or left empty."))
+    if replaces is not None:
+        if replaces.item_id != item.id:
+            raise DomainError(_l("That earlier consent belongs to another item."))
+        if _is_renewed(replaces):
+            raise DomainError(_l("That earlier consent was already renewed."))
+    consent = ConsentRecord(
+        item=item,
+        given_by=given_by,
+        given_on=given_on,
+        scope=scope,
+        uses_allowed=uses_allowed,
+        expires_on=expires_on,
+        recorded_by_id=actor.id,
+        recorded_at=utcnow(),
+        replaces=replaces,
+    )
+    db.session.add(consent)
+    db.session.flush()
+    record(
+        actor,
+        "consent.recorded",
+        consent,
+        item_id=item.id,
+        given_on=given_on.isoformat(),
+        expires_on=expires_on.isoformat(),
+        renews=replaces.id if replaces is not None else None,
+    )
+    return consent
+
+
+def withdraw_consent(actor: User, consent: ConsentRecord, *, today: date | None = None) -> bool:
+    """Record that consent was withdrawn (one action). False if it already was."""
+    if consent.withdrawn_on is not None:
+        return False
+    consent.withdrawn_on = today or utcnow().date()
+    consent.withdrawn_recorded_by_id = actor.id
+    consent.withdrawn_recorded_at = utcnow()
+    record(actor, "consent.withdrawn", consent, item_id=consent.item_id)
+    return True
+
+
+def _is_renewed(consent: ConsentRecord) -> bool:
+    return bool(db.session.scalar(select(exists().where(ConsentRecord.replaces_id == consent.id))))
+
+
+def consent_state(consent: ConsentRecord, today: date, renewed_ids: set[int]) -> ConsentState:
+    if consent.id in renewed_ids:
+        return ConsentState.RENEWED
+    if consent.withdrawn_on is not None:
+        return ConsentState.WITHDRAWN
+    if consent.expires_on <= today:
+        return ConsentState.EXPIRED
+    if consent.expires_on - today <= EXPIRING_WITHIN:
+        return ConsentState.EXPIRING
+    return ConsentState.VALID
+
+
+@dataclass
+class ConsentSummary:
+    state: ConsentState
+    records: list[tuple[ConsentRecord, ConsentState]]
+    expires_on: date | None = None
+
+    @property
+    def blocks(self) -> bool:
+        return self.state.blocks
+
+
+def item_consent(item: MediaItem, today: date | None = None) -> ConsentSummary:
+    """The item's consent, judged on the records that count (renewed ones do not)."""
+    today = today or utcnow().date()
+    renewed = {c.replaces_id for c in item.consents if c.replaces_id is not None}
+    records = [(c, consent_state(c, today, renewed)) for c in item.consents]
+    counting = [(c, s) for c, s in records if s is not ConsentState.RENEWED]
+    expiry = min((c.expires_on for c, _s in counting), default=None)
+    if not item.needs_consent and not counting:
+        return ConsentSummary(ConsentState.NOT_NEEDED, records)
+    if not counting:
+        return ConsentSummary(ConsentState.MISSING, records)
+    for state in (ConsentState.WITHDRAWN, ConsentState.EXPIRED, ConsentState.EXPIRING):
+        if any(s is state for _c, s in counting):
+            return ConsentSummary(state, records, expiry)
+    return ConsentSummary(ConsentState.VALID, records, expiry)
+
+
+# Checklists -----------------------------------------------------------------------------------
+
+
+def criteria(kind: ItemKind, *, include_retired: bool = False) -> list[ChecklistCriterion]:
+    stmt = (
+        select(ChecklistCriterion)
+        .where(ChecklistCriterion.kind == kind)
+        .order_by(ChecklistCriterion.position, ChecklistCriterion.id)
+    )
+    if not include_retired:
+        stmt = stmt.where(ChecklistCriterion.retired_at.is_(None))
+    return list(db.session.scalars(stmt))
+
+
+def criterion_used(criterion: ChecklistCriterion) -> bool:
+    return bool(
+        db.session.scalar(select(exists().where(ChecklistAnswer.criterion_id == criterion.id)))
+    )
+
+
+def add_criterion(
+    actor: User, kind: ItemKind, *, text_en: str, text_fr: str, sources: str | None
+) -> ChecklistCriterion:
+    position = max((c.position for c in criteria(kind, include_retired=True)), default=0) + 1
+    criterion = ChecklistCriterion(
+        kind=kind,
+        position=position,
+        text_en=_clean(text_en),
+        text_fr=_clean(text_fr),
+        sources=_clean(sources),
+    )
+    db.session.add(criterion)
+    db.session.flush()
+    record(actor, "checklist.criterion_added", criterion, kind=kind.value)
+    return criterion
+
+
+def update_criterion(
+    actor: User, criterion: ChecklistCriterion, *, text_en: str, text_fr: str, sources: str | None
+) -> None:
+    """Wording can change until a consultant has answered it; then retire it and add another."""
+    if criterion_used(criterion):
+        raise DomainError(
+            _l(
+                "Consultants have already answered this criterion, so its wording cannot change. "
+                "Retire it and add a new one instead."
+            )
+        )
+    criterion.text_en = _clean(text_en)
+    criterion.text_fr = _clean(text_fr)
+    criterion.sources = _clean(sources)
+    record(actor, "checklist.criterion_changed", criterion)
+
+
+def retire_criterion(actor: User, criterion: ChecklistCriterion, retired: bool) -> None:
+    if criterion.is_retired == retired:
+        return
+    criterion.retired_at = utcnow() if retired else None
+    record(
+        actor,
+        "checklist.criterion_retired" if retired else "checklist.criterion_restored",
+        criterion,
+    )
+
+
+def delete_criterion(actor: User, criterion: ChecklistCriterion) -> None:
+    if criterion_used(criterion):
+        raise DomainError(
+            _l("Consultants have already answered this criterion: it can be retired, not deleted.")
+        )
+    record(actor, "checklist.criterion_deleted", criterion, kind=criterion.kind.value)
+    db.session.delete(criterion)
+    db.session.flush()
+
+
+# Sign-offs ------------------------------------------------------------------------------------
+
+
+def can_review(user: User, item: MediaItem) -> bool:
+    """Consultants whose assignment on the item's section is accepted, in review or submitted."""
+    return not is_editorial(user) and can_work_on(user, item.section) and not item.is_archived
+
+
+@dataclass(frozen=True)
+class AnswerGiven:
+    answer: Answer
+    note: str | None = None
+
+
+def submit_sign_off(
+    consultant: User,
+    item: MediaItem,
+    *,
+    version_number: int,
+    decision: SignOffDecision,
+    reasons: str | None,
+    answers: dict[int, AnswerGiven],
+    submission_key: str,
+) -> SignOff:
+    """Record a decision on the exact version reviewed, with the whole checklist answered.
+
+    The same form sent twice (two clicks, two workers) records one sign-off (R3).
+    """
+    existing = _sign_off_sent_with(submission_key)
+    if existing is not None:
+        return _same_sender(existing, consultant, item)
+    if not can_review(consultant, item):
+        raise DomainError(_l("You can give a decision once you have accepted this section."))
+    version = item.latest
+    if version is None or version.number != version_number:
+        raise DomainError(
+            _l("This item changed since you opened this page. Please look at it again.")
+        )
+    if decision not in DECISIONS:
+        raise DomainError(_l("Please choose a decision."))
+    reasons = _clean(reasons)
+    if decision is not SignOffDecision.APPROVE and not reasons:
+        raise DomainError(_l("Please say what should change, or why it is not approved."))
+    required = criteria(item.kind)
+    missing = [c for c in required if c.id not in answers]
+    if missing:
+        raise DomainError(_l("Please answer every point of the checklist before deciding."))
+    if any(a.answer is Answer.DOES_NOT_MEET and not _clean(a.note) for a in answers.values()):
+        raise DomainError(_l("Please add a note to each point that is not met."))
+    if decision is not SignOffDecision.NOT_APPROVED and item_consent(item).blocks:
+        raise DomainError(
+            _l(
+                "Consent for this item is missing, expired or withdrawn, so it cannot be "
+                "approved. You can still record “Not approved”."
+            )
+        )
+    row_id = insert_unless_conflict(
+        db.session,
+        SignOff,
+        {
+            "item_id": item.id,
+            "version_id": version.id,
+            "consultant_id": consultant.id,
+            "decision": decision,
+            "reasons": reasons,
+            "content_sha256": version.content_sha256,
+            "submission_key": submission_key,
+            "created_at": utcnow(),
+        },
+        ["submission_key"],
+    )
+    row = _sign_off_sent_with(submission_key)
+    if row_id is None:
+        # The same form, sent at the same moment by another request, got there first.
+        return _same_sender(row, consultant, item)
+    known = {c.id for c in required}
+    for criterion_id, given in answers.items():
+        if criterion_id in known:
+            db.session.add(
+                ChecklistAnswer(
+                    sign_off_id=row.id,
+                    criterion_id=criterion_id,
+                    answer=given.answer,
+                    note=_clean(given.note),
+                )
+            )
+    db.session.flush()
+    record(
+        consultant,
+        "sign_off.recorded",
+        row,
+        item_id=item.id,
+        decision=decision.value,
+        version=version.number,
+        sha256=version.content_sha256,
+    )
+    return row
+
+
+def _sign_off_sent_with(submission_key: str) -> SignOff | None:
+    return db.session.scalar(select(SignOff).where(SignOff.submission_key == submission_key))
+
+
+def _same_sender(row: SignOff, consultant: User, item: MediaItem) -> SignOff:
+    if row.consultant_id != consultant.id or row.item_id != item.id:
+        raise DomainError(_l("This form was already used. Please open the decision page again."))
+    return row
+
+
+def withdraw_sign_off(consultant: User, sign_off: SignOff) -> SignOff:
+    """Take back one's own decision: a new record pointing at it (the old one stays)."""
+    if sign_off.consultant_id != consultant.id or sign_off.decision is SignOffDecision.WITHDRAWN:
+        raise DomainError(_l("Only your own decision can be withdrawn."))
+    latest = latest_records(sign_off.item).get(consultant.id)
+    if latest is not None and latest.withdraws_id == sign_off.id:
+        return latest  # already withdrawn: the second click is told, not failed
+    if latest is None or latest.id != sign_off.id:
+        raise DomainError(_l("This decision was already replaced by a newer one."))
+    row_id = insert_unless_conflict(
+        db.session,
+        SignOff,
+        {
+            "item_id": sign_off.item_id,
+            "version_id": sign_off.version_id,
+            "consultant_id": consultant.id,
+            "decision": SignOffDecision.WITHDRAWN,
+            "content_sha256": sign_off.content_sha256,
+            "withdraws_id": sign_off.id,
+            "submission_key": uuid.uuid4().hex,
+            "created_at": utcnow(),
+        },
+        ["withdraws_id"],
+    )
+    row = db.session.scalar(select(SignOff).where(SignOff.withdraws_id == sign_off.id))
+    if row_id is not None:
+        record(
+            consultant, "sign_off.withdrawn", row, item_id=sign_off.item_id, withdraws=sign_off.id
+        )
+    return row
+
+
+def latest_records(item: MediaItem) -> dict[int, SignOff]:
+    """Each consultant's most recent sign-off record on the item (a withdrawal included)."""
+    newest: dict[int, SignOff] = {}
+    for row in db.session.scalars(
+        select(SignOff)
+        .where(SignOff.item_id == item.id)
+        .order_by(SignOff.created_at, SignOff.id)
+        .options(selectinload(SignOff.consultant), selectinload(SignOff.version))
+    ):
+        newest[row.consultant_id] = row
+    return newest
+
+
+@dataclass
+class ItemDecisions:
+    current: list[SignOff] = field(default_factory=list)
+    stale: list[SignOff] = field(default_factory=list)
+
+    @property
+    def state(self) -> SignOffDecision | None:
+        """The most cautious current decision (not approved > with changes > approved)."""
+        if not self.current:
+            return None
+        return max((s.decision for s in self.current), key=lambda d: d.caution)
+
+
+def item_decisions(item: MediaItem) -> ItemDecisions:
+    latest = item.latest
+    result = ItemDecisions()
+    for row in latest_records(item).values():
+        if row.decision is SignOffDecision.WITHDRAWN:
+            continue
+        if latest is not None and row.version_id == latest.id:
+            result.current.append(row)
+        else:
+            result.stale.append(row)
+    return result
+
+
+def working_consultants(section: Section) -> list[User]:
+    """Consultants currently working on the section (their word is expected on its items)."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(Assignment, Assignment.consultant_id == User.id)
+            .where(Assignment.section_id == section.id, Assignment.state.in_(WORKING_STATES))
+            .order_by(Assignment.offered_at)
+        )
+    )
+
+
+def review_queue(consultant: User) -> list[tuple[MediaItem, bool]]:
+    """Items waiting for this consultant's decision, with whether they are asked again."""
+    sections = select(Assignment.section_id).where(
+        Assignment.consultant_id == consultant.id, Assignment.state.in_(WORKING_STATES)
+    )
+    items = db.session.scalars(
+        select(MediaItem)
+        .where(MediaItem.section_id.in_(sections), MediaItem.archived_at.is_(None))
+        .order_by(MediaItem.section_id, MediaItem.kind, MediaItem.id)
+        .options(selectinload(MediaItem.versions), selectinload(MediaItem.section))
+    )
+    queue = []
+    for item in items:
+        mine = latest_records(item).get(consultant.id)
+        latest = item.latest
+        if latest is None:
+            continue
+        if mine is None or mine.decision is SignOffDecision.WITHDRAWN:
+            queue.append((item, False))
+        elif mine.version_id != latest.id:
+            queue.append((item, True))
+    return queue
+
+
+# Regions --------------------------------------------------------------------------------------
+
+
+def visible_regions(user: User, item: MediaItem) -> list[PhotoRegion]:
+    """Regions drawn on the image the latest version shows; same visibility as annotations."""
+    latest = item.latest
+    if latest is None or latest.image_sha256 is None:
+        return []
+    stmt = (
+        select(PhotoRegion)
+        .where(PhotoRegion.item_id == item.id, PhotoRegion.image_sha256 == latest.image_sha256)
+        .order_by(PhotoRegion.created_at, PhotoRegion.id)
+        .options(selectinload(PhotoRegion.author))
+    )
+    if not is_editorial(user) and (
+        item.section.independent_review or not can_work_on(user, item.section)
+    ):
+        stmt = stmt.where(PhotoRegion.author_id == user.id)
+    return list(db.session.scalars(stmt))
+
+
+def add_region(
+    user: User,
+    item: MediaItem,
+    *,
+    x: float,
+    y: float,
+    width: float,
+    height: float,
+    note: str,
+    submission_key: str,
+) -> PhotoRegion:
+    """Mark a rectangle (fractions of the image) on the photo's latest version, with a note."""
+    existing = db.session.scalar(
+        select(PhotoRegion).where(PhotoRegion.submission_key == submission_key)
+    )
+    if existing is not None:
+        if existing.author_id != user.id or existing.item_id != item.id:
+            raise DomainError(_l("This form was already used. Please open the page again."))
+        return existing
+    if not item.is_photo or item.is_archived or not can_work_on(user, item.section):
+        raise DomainError(_l("Notes on a photo can be added once you have accepted the section."))
+    note = _clean(note)
+    if not note:
+        raise DomainError(_l("Please write a note for the marked area."))
+    values = (x, y, width, height)
+    if any(v != v for v in values) or x < 0 or y < 0 or width <= 0 or height <= 0:
+        raise DomainError(_l("Please mark an area inside the photo."))
+    if x + width > 1.0001 or y + height > 1.0001:
+        raise DomainError(_l("Please mark an area inside the photo."))
+    latest = item.latest
+    row_id = insert_unless_conflict(
+        db.session,
+        PhotoRegion,
+        {
+            "item_id": item.id,
+            "version_id": latest.id,
+            "image_sha256": latest.image_sha256,
+            "author_id": user.id,
+            "x": x,
+            "y": y,
+            "width": width,
+            "height": height,
+            "note": note,
+            "submission_key": submission_key,
+            "created_at": utcnow(),
+        },
+        ["submission_key"],
+    )
+    region = db.session.scalar(
+        select(PhotoRegion).where(PhotoRegion.submission_key == submission_key)
+    )
+    if row_id is not None:
+        record(user, "region.added", region, item_id=item.id, version=latest.number)
+    return region
+
+
+def delete_region(user: User, region: PhotoRegion) -> None:
+    if region.author_id != user.id:
+        raise DomainError(_l("Only the person who marked an area can remove it."))
+    record(user, "region.removed", region, item_id=region.item_id)
+    db.session.delete(region)
+    db.session.flush()
+
+
+# Clearance ------------------------------------------------------------------------------------
+
+
+@dataclass
+class ClearanceRow:
+    """One section, photo or narrative on the clearance report."""
+
+    kind: str  # "section" | "photo" | "narrative"
+    obj: object
+    section: Section
+    version_number: int | None
+    state_title: str
+    decisions: list  # SectionDecision or SignOff rows, current and stale
+    stale_ids: set[int]
+    consent: ConsentSummary | None
+    blockers: list[str]
+
+    @property
+    def cleared(self) -> bool:
+        return not self.blockers
+
+
+def _waiting_blockers(section: Section, decided: set[int], stale: list) -> list[str]:
+    blockers = []
+    stale_by = {row.consultant_id: row for row in stale}
+    for consultant in working_consultants(section):
+        if consultant.id in decided:
+            continue
+        if consultant.id in stale_by:
+            blockers.append(
+                str(
+                    _l(
+                        "%(name)s decided on version %(number)d; a newer version waits for them.",
+                        name=consultant.display_name,
+                        number=stale_by[consultant.id].version.number,
+                    )
+                )
+            )
+        else:
+            blockers.append(
+                str(_l("Waiting for a decision from %(name)s.", name=consultant.display_name))
+            )
+    return blockers
+
+
+def _decision_blockers(current: list, refused) -> list[str]:
+    """What current decisions hold back; `refused` words the most cautious one (%(name)s)."""
+    blockers = []
+    for row in current:
+        if row.decision.value == "approve":
+            continue
+        if row.decision.value == "approve_with_changes":
+            blockers.append(
+                str(
+                    _l(
+                        "%(name)s approved with changes: a new version with the changes needs "
+                        "their decision.",
+                        name=row.consultant.display_name,
+                    )
+                )
+            )
+        else:
+            blockers.append(str(refused) % {"name": row.consultant.display_name})
+    return blockers
+
+
+def _section_row(section: Section, consultant: User | None) -> ClearanceRow:
+    from portal.review import services as review
+
+    current, stale = review.current_decisions(section)
+    latest = section.versions[-1] if section.versions else None
+    blockers: list[str] = []
+    if latest is None:
+        blockers.append(str(_l("No version of the text has been published yet.")))
+    else:
+        blockers += _decision_blockers(current, _l("Changes requested by %(name)s."))
+        waiting = _waiting_blockers(section, {d.consultant_id for d in current}, stale)
+        blockers += waiting
+        if not current and not waiting:
+            blockers.append(str(_l("No consultant has given a decision on this version yet.")))
+    decisions = current + stale
+    if consultant is not None:
+        decisions = [d for d in decisions if d.consultant_id == consultant.id]
+    return ClearanceRow(
+        kind="section",
+        obj=section,
+        section=section,
+        version_number=latest.number if latest else None,
+        state_title=section.state.title,
+        decisions=decisions,
+        stale_ids={d.id for d in stale},
+        consent=None,
+        blockers=blockers,
+    )
+
+
+def item_clearance(item: MediaItem, consultant: User | None = None) -> ClearanceRow:
+    decisions = item_decisions(item)
+    consent = item_consent(item)
+    blockers: list[str] = []
+    if consent.blocks:
+        blockers.append(consent.state.title)
+    blockers += _decision_blockers(decisions.current, _l("Not approved by %(name)s."))
+    waiting = _waiting_blockers(
+        item.section, {s.consultant_id for s in decisions.current}, decisions.stale
+    )
+    blockers += waiting
+    if not decisions.current and not waiting:
+        blockers.append(str(_l("No consultant has given a decision on this version yet.")))
+    rows = decisions.current + decisions.stale
+    if consultant is not None:
+        rows = [r for r in rows if r.consultant_id == consultant.id]
+    state = decisions.state
+    return ClearanceRow(
+        kind=item.kind.value,
+        obj=item,
+        section=item.section,
+        version_number=item.latest.number if item.latest else None,
+        state_title=state.title if state else str(_l("Awaiting decisions")),
+        decisions=rows,
+        stale_ids={s.id for s in decisions.stale},
+        consent=consent,
+        blockers=blockers,
+    )
+
+
+def clearance(report: Report, consultant: User | None = None) -> list[ClearanceRow]:
+    """Every live section of the report, then its photos and narratives, with what blocks each."""
+    rows: list[ClearanceRow] = []
+    assigned: set[int] | None = None
+    if consultant is not None:
+        assigned = set(
+            db.session.scalars(
+                select(Assignment.section_id).where(Assignment.consultant_id == consultant.id)
+            )
+        )
+    for section in report.sections:
+        if section.is_archived or (assigned is not None and section.id not in assigned):
+            continue
+        rows.append(_section_row(section, consultant))
+        rows.extend(item_clearance(item, consultant) for item in items_of(section))
+    return rows
