@@ -21,6 +21,8 @@ assignments.*       the sections you were asked to review, and what happened to 
 annotations.*       your comments, suggested rewordings and concerns
 replies.*           your replies in comment threads
 decisions.*         your decisions on section versions
+sign_offs.*         your decisions on photos and narratives, with your checklist answers
+photo_notes.*       the areas you marked on photos, with your notes
 
 Each list is given twice: as JSON, and as CSV for spreadsheets.
 """
@@ -46,6 +48,14 @@ def collect(user: User) -> dict[str, list[dict] | dict]:
         select(SectionDecision)
         .where(SectionDecision.consultant_id == user.id)
         .order_by(SectionDecision.id)
+    ).all()
+    from portal.media.models import PhotoRegion, SignOff
+
+    sign_offs = db.session.scalars(
+        select(SignOff).where(SignOff.consultant_id == user.id).order_by(SignOff.id)
+    ).all()
+    regions = db.session.scalars(
+        select(PhotoRegion).where(PhotoRegion.author_id == user.id).order_by(PhotoRegion.id)
     ).all()
     return {
         "profile": {
@@ -100,6 +110,32 @@ def collect(user: User) -> dict[str, list[dict] | dict]:
             }
             for d in decisions
         ],
+        "sign_offs": [
+            {
+                "item_id": s.item_id,
+                "kind": s.item.kind.value,
+                "version": s.version.number,
+                "content_sha256": s.content_sha256,
+                "decision": s.decision.value,
+                "changes_or_reasons": s.reasons,
+                "checklist": "; ".join(
+                    f"{a.criterion.text_en} = {a.answer.value}" + (f" ({a.note})" if a.note else "")
+                    for a in s.answers
+                ),
+                "created_at": _when(s.created_at),
+            }
+            for s in sign_offs
+        ],
+        "photo_notes": [
+            {
+                "item_id": r.item_id,
+                "version": r.version.number,
+                "area": r.media_fragment,
+                "note": r.note,
+                "created_at": _when(r.created_at),
+            }
+            for r in regions
+        ],
     }
 
 
@@ -118,7 +154,14 @@ def build_zip(user: User) -> bytes:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("README.txt", README)
         archive.writestr("profile.json", json.dumps(data["profile"], ensure_ascii=False, indent=2))
-        for name in ("assignments", "annotations", "replies", "decisions"):
+        for name in (
+            "assignments",
+            "annotations",
+            "replies",
+            "decisions",
+            "sign_offs",
+            "photo_notes",
+        ):
             rows = data[name]
             archive.writestr(f"{name}.json", json.dumps(rows, ensure_ascii=False, indent=2))
             archive.writestr(f"{name}.csv", _csv(rows))

@@ -149,7 +149,10 @@ class ConsentForm(FlaskForm):
         ),
         validators=[Optional()],
     )
-    replaces = SelectField(_l("This renews an earlier consent (optional)"), choices=[])
+    # Checked by the view against the item's own records (absent when there are none).
+    replaces = SelectField(
+        _l("This renews an earlier consent (optional)"), choices=[], validate_choice=False
+    )
 
 
 def _decision_choices():
@@ -231,6 +234,7 @@ def sign_off_form(criteria) -> SignOffForm:
 class RegionForm(FlaskForm):
     x = DecimalField(
         _l("From the left (%)"),
+        id="region-x",
         places=1,
         validators=[
             InputRequired(message=_l("Please give a number from 0 to 100.")),
@@ -239,6 +243,7 @@ class RegionForm(FlaskForm):
     )
     y = DecimalField(
         _l("From the top (%)"),
+        id="region-y",
         places=1,
         validators=[
             InputRequired(message=_l("Please give a number from 0 to 100.")),
@@ -247,6 +252,7 @@ class RegionForm(FlaskForm):
     )
     width = DecimalField(
         _l("Width (%)"),
+        id="region-width",
         places=1,
         validators=[
             InputRequired(message=_l("Please give a number from 0.1 to 100.")),
@@ -255,6 +261,7 @@ class RegionForm(FlaskForm):
     )
     height = DecimalField(
         _l("Height (%)"),
+        id="region-height",
         places=1,
         validators=[
             InputRequired(message=_l("Please give a number from 0.1 to 100.")),

@@ -198,6 +198,14 @@ def version_by_number(item: MediaItem, number: int) -> MediaVersion | None:
 # Consent --------------------------------------------------------------------------------------
 
 
+class ConsentError(DomainError):
+    """A consent record refused; `field` names the form field the message belongs to."""
+
+    def __init__(self, message, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 def default_expiry(given_on: date) -> date:
     """Three years after the date consent was given (the shared guide's maximum)."""
     try:
@@ -221,22 +229,26 @@ def record_consent(
     today = today or utcnow().date()
     given_by, scope = _clean(given_by), _clean(scope)
     if not given_by or not scope:
-        raise DomainError(_l("Please say who gave consent and what it covers."))
+        raise ConsentError(_l("Please say who gave consent and what it covers."), "given_by")
     if given_on > today:
-        raise DomainError(_l("The date consent was given cannot be in the future."))
+        raise ConsentError(_l("The date consent was given cannot be in the future."), "given_on")
     latest_allowed = default_expiry(given_on)
     expires_on = expires_on or latest_allowed
     if expires_on <= given_on:
-        raise DomainError(_l("The expiry date must come after the date consent was given."))
+        raise ConsentError(
+            _l("The expiry date must come after the date consent was given."), "expires_on"
+        )
     if expires_on > latest_allowed:
         raise DomainError(_l("Consent can last at most three years from the date it was given."))
     if uses_allowed is not None and uses_allowed < 1:
-        raise DomainError(_l("The number of uses must be at least 1, or left empty."))
+        raise ConsentError(
+            _l("The number of uses must be at least 1, or left empty."), "uses_allowed"
+        )
     if replaces is not None:
         if replaces.item_id != item.id:
-            raise DomainError(_l("That earlier consent belongs to another item."))
+            raise ConsentError(_l("That earlier consent belongs to another item."), "replaces")
         if _is_renewed(replaces):
-            raise DomainError(_l("That earlier consent was already renewed."))
+            raise ConsentError(_l("That earlier consent was already renewed."), "replaces")
     consent = ConsentRecord(
         item=item,
         given_by=given_by,

@@ -405,8 +405,9 @@ def record_consent(item_id: int):
     form = ConsentForm()
     form.replaces.choices = _consent_choices(item)
     if form.validate_on_submit():
+        renewable = {value for value, _label in form.replaces.choices if value}
         replaces = None
-        if form.replaces.data:
+        if form.replaces.data in renewable:
             replaces = db.session.get(ConsentRecord, int(form.replaces.data))
         try:
             services.record_consent(
@@ -419,9 +420,10 @@ def record_consent(item_id: int):
                 expires_on=form.expires_on.data,
                 replaces=replaces,
             )
-        except DomainError as error:
+        except services.ConsentError as error:
             db.session.rollback()
-            form.expires_on.errors = [*form.expires_on.errors, error.message]
+            field = form[error.field]
+            field.errors = [*field.errors, error.message]
         else:
             db.session.commit()
             flash(_("The consent is recorded."), "success")

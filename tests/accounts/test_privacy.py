@@ -111,3 +111,45 @@ def test_only_consultants_can_be_anonymised_and_not_oneself(client, auth, admin,
     client.post_form(f"/admin/accounts/{editor}/anonymise")
     page = client.get(f"/admin/accounts/{editor}").get_data(as_text=True)
     assert "Only consultants" in page
+
+
+def test_sign_offs_and_photo_notes_are_in_my_data_and_survive_anonymising(
+    app, client, auth, admin, editor, consultant
+):
+    from portal.media.models import SignOff
+    from portal.reports.models import Section
+    from tests.test_access_matrix import _media_objects
+
+    section_id = _work(app, editor, consultant)
+    with app.test_request_context():
+        objects = _media_objects(
+            db.session.get(User, editor),
+            db.session.get(User, consultant),
+            db.session.get(Section, section_id),
+        )
+    auth.login("consultant@example.org")
+    archive = zipfile.ZipFile(io.BytesIO(client.post_form("/account/my-data").data))
+    [sign_off] = json.loads(archive.read("sign_offs.json"))
+    assert (sign_off["item_id"], sign_off["decision"], sign_off["version"]) == (
+        objects["item_id"],
+        "approve",
+        1,
+    )
+    assert "Consent: documented, informed consent" in sign_off["checklist"]
+    [note] = json.loads(archive.read("photo_notes.json"))
+    assert note["note"] == "This face could be recognised."
+    assert note["area"] == "xywh=percent:10.0,10.0,20.0,20.0"
+    assert "photo_notes.csv" in archive.namelist()
+    auth.logout()
+
+    auth.login("admin@example.org")
+    assert client.post_form(f"/admin/accounts/{consultant}/anonymise").status_code == 302
+    with app.app_context():
+        assert db.session.query(SignOff).one().consultant_id == consultant
+    auth.logout()
+    auth.login("editor@example.org")
+    with app.app_context():
+        report_id = db.session.get(Section, section_id).report_id
+    clearance = client.get(f"/reports/{report_id}/clearance").get_data(as_text=True)
+    assert f"Former consultant {consultant}" in clearance
+    assert "Amara" not in clearance

@@ -9,10 +9,11 @@ from playwright.sync_api import expect
 
 pytestmark = pytest.mark.e2e
 
-HOME, REPORTS, ACCOUNTS, AUDIT, MY_ACCOUNT = (
+HOME, REPORTS, ACCOUNTS, CHECKLISTS, AUDIT, MY_ACCOUNT = (
     ("/", "Home"),
     ("/reports", "Reports"),
     ("/admin/accounts", "Accounts"),
+    ("/admin/checklists", "Checklists"),
     ("/admin/audit", "Audit trail"),
     ("/account", "My account"),
 )
@@ -22,7 +23,7 @@ ROLES = {
         "admin@example.org",
         "Morgan Ellis",
         "en",
-        [HOME, REPORTS, ACCOUNTS, AUDIT, MY_ACCOUNT],
+        [HOME, REPORTS, ACCOUNTS, CHECKLISTS, AUDIT, MY_ACCOUNT],
     ),
     "editor": ("editor@example.org", "Camille Roy", "fr", [HOME, REPORTS, MY_ACCOUNT]),
     "consultant": ("consultant@example.org", "Amara", "en", [HOME, MY_ACCOUNT]),

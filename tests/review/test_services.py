@@ -1034,3 +1034,106 @@ def test_the_audit_trail_stays_intact_and_never_holds_what_people_wrote(ctx):
     details = " ".join(db.session.scalars(select(AuditEvent.detail)))
     for private in ("Private words", "Private reply", "Private summary", DEBT):
         assert private not in details
+
+
+# One annotation and one reply per form submission (security.md R3) -----------------------------
+
+
+def test_the_same_annotation_form_sent_twice_makes_one_annotation(ctx):
+    first = annotate(ctx, submission_key="a" * 32)
+    again = annotate(ctx, submission_key="a" * 32)
+    assert again.id == first.id
+    assert count(Annotation) == 1
+    assert len(audit_events("annotation.created")) == 1
+    other = annotate(ctx, submission_key="b" * 32)
+    assert other.id != first.id and count(Annotation) == 2
+
+
+def test_an_annotation_key_cannot_stand_for_someone_elses_comment(ctx):
+    annotate(ctx, submission_key="shared")
+    with pytest.raises(DomainError):
+        annotate(ctx, ctx.river, submission_key="shared")
+    db.session.rollback()
+    assert [a.author_id for a in db.session.scalars(select(Annotation))] == [ctx.amara.id]
+
+
+def test_the_same_reply_sent_twice_makes_one_reply(ctx):
+    annotation = annotate(ctx)
+    first = services.reply(ctx.river, annotation, "I agree.", submission_key="r" * 32)
+    db.session.commit()
+    again = services.reply(ctx.river, annotation, "I agree.", submission_key="r" * 32)
+    db.session.commit()
+    assert again.id == first.id
+    assert count(AnnotationReply) == 1
+    assert len(audit_events("annotation.replied")) == 1
+
+
+def _at_once(app, monkeypatch, target, name: str, work) -> list:
+    """Run `work` in two threads that both pass the "already sent?" check before inserting."""
+    both_checked = threading.Barrier(2, timeout=20)
+    original = getattr(target, name)
+
+    def after_both_checked(*args, **kwargs):
+        both_checked.wait()
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(target, name, after_both_checked)
+    results: list = []
+    errors: list[BaseException] = []
+
+    def run():
+        try:
+            with app.test_request_context():
+                results.append(work())
+                db.session.commit()
+        except BaseException as error:  # reported below, in the test's thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    monkeypatch.undo()
+    assert not errors, errors
+    db.session.expire_all()
+    return results
+
+
+def test_two_concurrent_annotations_with_the_same_key_make_one_row(app, ctx, monkeypatch):
+    ids, section_id = ctx.ids, ctx.section.id
+    where = span(ctx.v1, DEBT)
+
+    def work():
+        return services.create_annotation(
+            db.session.get(User, ids.amara),
+            db.session.get(Section, section_id),
+            language="en",
+            kind=K.COMMENT,
+            body="Sent twice at once.",
+            submission_key="annotation-at-once",
+            **where,
+        ).id
+
+    results = _at_once(app, monkeypatch, services, "can_work_on", work)
+    assert len(results) == 2 and results[0] == results[1]
+    assert count(Annotation) == 1
+    assert len(audit_events("annotation.created")) == 1
+
+
+def test_two_concurrent_replies_with_the_same_key_make_one_row(app, ctx, monkeypatch):
+    annotation_id = annotate(ctx).id
+    river = ctx.ids.river
+
+    def work():
+        return services.reply(
+            db.session.get(User, river),
+            db.session.get(Annotation, annotation_id),
+            "Sent twice at once.",
+            submission_key="reply-at-once",
+        ).id
+
+    results = _at_once(app, monkeypatch, services, "can_work_on", work)
+    assert len(results) == 2 and results[0] == results[1]
+    assert count(AnnotationReply) == 1
+    assert len(audit_events("annotation.replied")) == 1
