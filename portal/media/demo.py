@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw
 from portal.accounts.models import User
 from portal.media import services, storage
 from portal.media.imaging import process_image
-from portal.media.models import Answer, ItemKind, MediaItem, SignOffDecision
+from portal.media.models import PHOTO_FIELDS, Answer, ItemKind, MediaItem, SignOffDecision
 from portal.models import utcnow
 from portal.reports.models import Section
 
@@ -276,18 +276,7 @@ def seed_media(editor: User, amara: User, riviere: User, intro: Section, seafood
         editor,
         table,
         expected_revision=table.revision,
-        fields={
-            name: getattr(table.latest, name)
-            for name in (
-                "caption_fr",
-                "alt_en",
-                "alt_fr",
-                "credit",
-                "provenance",
-                "content_note_en",
-                "content_note_fr",
-            )
-        }
+        fields={name: getattr(table.latest, name) for name in PHOTO_FIELDS}
         | {"caption_en": "Illustration: the survivor advisory council at work."},
         identifiable=False,
         change_summary="Shorter caption.",

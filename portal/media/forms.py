@@ -231,43 +231,28 @@ def sign_off_form(criteria) -> SignOffForm:
     return Form()
 
 
+def _percent(label, field_id: str, minimum: float, message):
+    """A position or size in percent of the photo (the region editor fills it by mouse)."""
+    return DecimalField(
+        label,
+        id=field_id,
+        places=1,
+        validators=[
+            InputRequired(message=message),
+            NumberRange(min=minimum, max=100, message=message),
+        ],
+    )
+
+
+POSITION = _l("Please give a number from 0 to 100.")
+SIZE = _l("Please give a number from 0.1 to 100.")
+
+
 class RegionForm(FlaskForm):
-    x = DecimalField(
-        _l("From the left (%)"),
-        id="region-x",
-        places=1,
-        validators=[
-            InputRequired(message=_l("Please give a number from 0 to 100.")),
-            NumberRange(min=0, max=100, message=_l("Please give a number from 0 to 100.")),
-        ],
-    )
-    y = DecimalField(
-        _l("From the top (%)"),
-        id="region-y",
-        places=1,
-        validators=[
-            InputRequired(message=_l("Please give a number from 0 to 100.")),
-            NumberRange(min=0, max=100, message=_l("Please give a number from 0 to 100.")),
-        ],
-    )
-    width = DecimalField(
-        _l("Width (%)"),
-        id="region-width",
-        places=1,
-        validators=[
-            InputRequired(message=_l("Please give a number from 0.1 to 100.")),
-            NumberRange(min=0.1, max=100, message=_l("Please give a number from 0.1 to 100.")),
-        ],
-    )
-    height = DecimalField(
-        _l("Height (%)"),
-        id="region-height",
-        places=1,
-        validators=[
-            InputRequired(message=_l("Please give a number from 0.1 to 100.")),
-            NumberRange(min=0.1, max=100, message=_l("Please give a number from 0.1 to 100.")),
-        ],
-    )
+    x = _percent(_l("From the left (%)"), "region-x", 0, POSITION)
+    y = _percent(_l("From the top (%)"), "region-y", 0, POSITION)
+    width = _percent(_l("Width (%)"), "region-width", 0.1, SIZE)
+    height = _percent(_l("Height (%)"), "region-height", 0.1, SIZE)
     note = _required_text(
         _l("Your note on this area"),
         _l("Please write a note for the marked area."),

@@ -124,9 +124,8 @@ class MediaVersion(Base):
         return bool(self.content_note_en or self.content_note_fr)
 
 
-# What a version's fingerprint covers: everything a reviewer judges.
-FINGERPRINT_FIELDS = (
-    "image_sha256",
+# What an editor writes on each kind of item (the form fields, and the version's columns).
+PHOTO_FIELDS = (
     "caption_en",
     "caption_fr",
     "alt_en",
@@ -134,6 +133,10 @@ FINGERPRINT_FIELDS = (
     "credit",
     "provenance",
     "staged",
+    "content_note_en",
+    "content_note_fr",
+)
+NARRATIVE_FIELDS = (
     "title_en",
     "title_fr",
     "body_en",
@@ -141,6 +144,10 @@ FINGERPRINT_FIELDS = (
     "content_note_en",
     "content_note_fr",
 )
+# The stored image's columns (photos only).
+IMAGE_FIELDS = ("image_sha256", "image_name", "image_format", "width", "height")
+# What a version's fingerprint covers: everything a reviewer judges.
+FINGERPRINT_FIELDS = tuple(dict.fromkeys(("image_sha256", *PHOTO_FIELDS, *NARRATIVE_FIELDS)))
 
 
 def fingerprint(kind: ItemKind, fields: dict) -> str:

@@ -20,6 +20,9 @@ from portal.audit.services import record
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.media.models import (
+    IMAGE_FIELDS,
+    NARRATIVE_FIELDS,
+    PHOTO_FIELDS,
     Answer,
     ChecklistAnswer,
     ChecklistCriterion,
@@ -72,22 +75,11 @@ def items_of(section: Section, *, include_archived: bool = False) -> list[MediaI
 def _version_fields(kind: ItemKind, fields: dict) -> dict:
     """The cleaned columns of a version of this kind (other kinds' columns stay empty)."""
     if kind is ItemKind.PHOTO:
-        names = (
-            "caption_en",
-            "caption_fr",
-            "alt_en",
-            "alt_fr",
-            "credit",
-            "provenance",
-            "content_note_en",
-            "content_note_fr",
-        )
-        cleaned = {name: _clean(fields.get(name)) for name in names}
+        cleaned = {name: _clean(fields.get(name)) for name in PHOTO_FIELDS if name != "staged"}
         cleaned["staged"] = bool(fields.get("staged"))
-        for name in ("image_sha256", "image_name", "image_format", "width", "height"):
-            cleaned[name] = fields.get(name)
+        cleaned |= {name: fields.get(name) for name in IMAGE_FIELDS}
     else:
-        names = ("title_en", "title_fr", "body_en", "body_fr", "content_note_en", "content_note_fr")
+        names = NARRATIVE_FIELDS
         cleaned = {name: _clean(fields.get(name)) for name in names}
     return cleaned
 
@@ -155,8 +147,7 @@ def publish_item_version(
     previous = item.latest
     cleaned = _version_fields(item.kind, fields)
     if item.kind is ItemKind.PHOTO and not cleaned.get("image_name"):
-        for name in ("image_sha256", "image_name", "image_format", "width", "height"):
-            cleaned[name] = getattr(previous, name)
+        cleaned |= {name: getattr(previous, name) for name in IMAGE_FIELDS}
     consent_changed = item.kind is ItemKind.PHOTO and identifiable != item.identifiable_people
     if consent_changed:
         item.identifiable_people = identifiable

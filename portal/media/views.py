@@ -29,6 +29,8 @@ from portal.media import bp, services, storage
 from portal.media.forms import ConsentForm, NarrativeForm, PhotoForm, RegionForm, sign_off_form
 from portal.media.imaging import ImageRejected, process_image
 from portal.media.models import (
+    NARRATIVE_FIELDS,
+    PHOTO_FIELDS,
     Answer,
     ConsentRecord,
     ItemKind,
@@ -57,25 +59,6 @@ IMAGE_MESSAGES = {
     "damaged": _l("That file seems to be damaged and could not be read as a photo."),
     "animated": _l("Animated images cannot be used. Please choose a still photo."),
 }
-PHOTO_FIELDS = (
-    "caption_en",
-    "caption_fr",
-    "alt_en",
-    "alt_fr",
-    "credit",
-    "provenance",
-    "staged",
-    "content_note_en",
-    "content_note_fr",
-)
-NARRATIVE_FIELDS = (
-    "title_en",
-    "title_fr",
-    "body_en",
-    "body_fr",
-    "content_note_en",
-    "content_note_fr",
-)
 
 
 def get_item(item_id: int) -> MediaItem:
