@@ -18,6 +18,9 @@ MODEL_MODULES = (
     "portal.review.models",
     "portal.audit.models",
     "portal.media.models",
+    "portal.availability.models",
+    "portal.notifications.models",
+    "portal.timesheets.models",
 )
 VIEW_MODULES = (
     "portal.core.views",
@@ -31,6 +34,9 @@ VIEW_MODULES = (
     "portal.media.views",
     "portal.media.checklist_views",
     "portal.media.clearance_views",
+    "portal.availability.views",
+    "portal.notifications.views",
+    "portal.timesheets.views",
 )
 
 
@@ -104,10 +110,13 @@ def register_blueprints(app: Flask) -> None:
     from portal.accounts import bp as accounts_bp
     from portal.assignments import bp as assignments_bp
     from portal.audit import bp as audit_bp
+    from portal.availability import bp as availability_bp
     from portal.core import bp as core_bp
     from portal.media import bp as media_bp
+    from portal.notifications import bp as notifications_bp
     from portal.reports import bp as reports_bp
     from portal.review import bp as review_bp
+    from portal.timesheets import bp as timesheets_bp
 
     # Importing the views modules attaches their routes to the blueprints.
     for module in VIEW_MODULES:
@@ -121,6 +130,15 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit_bp)
     app.register_blueprint(review_bp)
     app.register_blueprint(media_bp)
+    app.register_blueprint(availability_bp)
+    app.register_blueprint(notifications_bp)
+    app.register_blueprint(timesheets_bp)
+
+    from portal.notifications.sender import register_after_commit_sending
+    from portal.notifications.views import register_header_count
+
+    register_after_commit_sending(app)
+    register_header_count(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

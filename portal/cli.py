@@ -174,3 +174,12 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(seed_demo)
+    from portal.notifications.cli import (
+        send_digests_command,
+        send_mail_command,
+        send_reminders_command,
+    )
+
+    app.cli.add_command(send_reminders_command)
+    app.cli.add_command(send_digests_command)
+    app.cli.add_command(send_mail_command)

@@ -39,6 +39,19 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from exc
 
 
+def _days(value: str) -> tuple[int, ...]:
+    """A comma-separated list of whole days, largest first ("7,2")."""
+    try:
+        days = {int(part) for part in value.split(",") if part.strip()}
+    except ValueError as error:
+        raise ConfigError(
+            f"PORTAL_REMINDER_DAYS must be whole days, like 7,2 (got {value!r})."
+        ) from error
+    if any(day < 0 or day > 60 for day in days):
+        raise ConfigError("PORTAL_REMINDER_DAYS must be between 0 and 60 days.")
+    return tuple(sorted(days, reverse=True))
+
+
 def _roles(raw: str) -> frozenset[str]:
     roles = frozenset(part.strip() for part in raw.split(",") if part.strip())
     unknown = roles - set(ROLE_NAMES)
@@ -155,6 +168,11 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict:
         "PORTAL_MAIL_PASSWORD": env.get("PORTAL_MAIL_PASSWORD", ""),
         "PORTAL_MAIL_STARTTLS": _bool(env.get("PORTAL_MAIL_STARTTLS"), default=True),
         "PORTAL_MAIL_SENDER": env.get("PORTAL_MAIL_SENDER", "").strip() or "portal@localhost",
+        # Without an SMTP server, notification e-mails are written here as .eml files.
+        "PORTAL_MAIL_FOLDER": env.get("PORTAL_MAIL_FOLDER", "").strip()
+        or str(instance_path / "mail"),
+        # Reminders before a due date, in days (the reminder command sends each one once).
+        "PORTAL_REMINDER_DAYS": _days(env.get("PORTAL_REMINDER_DAYS", "7,2")),
         # Safety (trauma-informed.md): where the quick-exit control goes.
         "PORTAL_QUICK_EXIT_URL": env.get("PORTAL_QUICK_EXIT_URL", "").strip()
         or "https://www.weather.gov/",

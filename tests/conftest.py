@@ -50,6 +50,7 @@ def base_test_config(database_url: str, tmp_path: Path) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "PORTAL_ARGON2": CHEAP_ARGON2,
         "PORTAL_UPLOAD_DIR": str(tmp_path / "uploads"),
+        "PORTAL_MAIL_FOLDER": str(tmp_path / "mail"),
         "PORTAL_BASE_URL": "https://portal.example.org",
         "PORTAL_QUICK_EXIT_URL": "https://neutral.example.com/",
         "RATELIMIT_STORAGE_URI": "memory://",

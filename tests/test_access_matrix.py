@@ -42,6 +42,8 @@ CONSULTANT_ONLY = {**SIGNED_IN, "editor": "forbidden", "admin": "forbidden"}
 # consultant is told they do not exist.
 ASSIGNED = {**SIGNED_IN, "outsider": "missing"}
 ASSIGNED_CONSULTANT = {**CONSULTANT_ONLY, "outsider": "missing"}
+# Something that belongs to the matrix's consultant alone: to anyone else it does not exist.
+OWN = {**SIGNED_IN, "outsider": "missing", "editor": "missing", "admin": "missing"}
 
 MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("static", "GET"): PUBLIC,
@@ -149,12 +151,7 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("media.withdraw_sign_off", "POST"): ASSIGNED_CONSULTANT,
     ("media.add_region", "POST"): ASSIGNED,
     # Only the person who marked an area can remove it; to anyone else it does not exist.
-    ("media.delete_region", "POST"): {
-        **SIGNED_IN,
-        "outsider": "missing",
-        "editor": "missing",
-        "admin": "missing",
-    },
+    ("media.delete_region", "POST"): OWN,
     ("media.clearance", "GET"): EDITORIAL,
     ("media.clearance_csv", "GET"): EDITORIAL,
     ("media.checklists", "GET"): ADMIN_ONLY,
@@ -164,6 +161,33 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("media.edit_criterion", "POST"): ADMIN_ONLY,
     ("media.retire_criterion", "POST"): ADMIN_ONLY,
     ("media.delete_criterion", "POST"): ADMIN_ONLY,
+    # Availability: a consultant's own time away; anyone else's period does not exist for them.
+    ("availability.periods", "GET"): CONSULTANT_ONLY,
+    ("availability.periods", "POST"): CONSULTANT_ONLY,
+    ("availability.remove", "POST"): ASSIGNED_CONSULTANT,
+    # Time records: a consultant records and changes their own (the matrix's consultant owns the
+    # record; to another consultant it does not exist); editors and admins approve or ask about
+    # any record; everyone signed in has a statement (a consultant only ever their own).
+    ("timesheets.my_time", "GET"): CONSULTANT_ONLY,
+    ("timesheets.my_time", "POST"): CONSULTANT_ONLY,
+    ("timesheets.edit", "GET"): ASSIGNED_CONSULTANT,
+    ("timesheets.edit", "POST"): ASSIGNED_CONSULTANT,
+    ("timesheets.delete", "POST"): ASSIGNED_CONSULTANT,
+    ("timesheets.review", "GET"): EDITORIAL,
+    ("timesheets.approve", "POST"): EDITORIAL,
+    ("timesheets.query", "GET"): EDITORIAL,
+    ("timesheets.query", "POST"): EDITORIAL,
+    ("timesheets.statement", "GET"): SIGNED_IN,
+    ("timesheets.statement_csv", "GET"): SIGNED_IN,
+    # Notifications: everyone their own; the outbox is the admins'.
+    ("notifications.index", "GET"): SIGNED_IN,
+    ("notifications.open_notification", "POST"): OWN,
+    ("notifications.mark_read", "POST"): OWN,
+    ("notifications.mark_all_read", "POST"): SIGNED_IN,
+    ("notifications.preferences", "GET"): SIGNED_IN,
+    ("notifications.preferences", "POST"): SIGNED_IN,
+    ("notifications.outbox", "GET"): ADMIN_ONLY,
+    ("notifications.retry", "POST"): ADMIN_ONLY,
 }
 
 SAMPLE_ARGS = {
@@ -295,6 +319,36 @@ def _objects(app, ids: dict) -> dict:
         )
         db.session.commit()
         media = _media_objects(editor, consultant, section)
+        # The matrix's consultant recorded time on their assignment (waiting for approval).
+        from portal.timesheets.models import TimeActivity
+        from portal.timesheets.services import add_time
+
+        time_record = add_time(
+            consultant,
+            assignment,
+            worked_on=utcnow().date(),
+            minutes=90,
+            activity=TimeActivity.READING,
+        )
+        db.session.commit()
+        from portal.availability.models import AwayPeriod
+
+        away_period = AwayPeriod(
+            consultant_id=consultant.id,
+            starts_on=utcnow().date() + timedelta(days=3),
+            ends_on=utcnow().date() + timedelta(days=9),
+        )
+        db.session.add(away_period)
+        db.session.commit()
+        # Offering the section notified the consultant (in the portal, and by e-mail).
+        from portal.notifications.models import Notification, OutboxMessage
+
+        notification_id = db.session.scalar(
+            select(Notification.id).where(Notification.user_id == consultant.id)
+        )
+        message_id = db.session.scalar(
+            select(OutboxMessage.id).where(OutboxMessage.user_id == consultant.id)
+        )
         target = User(email="target@example.org", display_name="Target", role=Role.CONSULTANT)
         db.session.add(target)
         db.session.commit()
@@ -305,6 +359,10 @@ def _objects(app, ids: dict) -> dict:
             "assignment_id": assignment.id,
             "annotation_id": annotation.id,
             **media,
+            "notification_id": notification_id,
+            "away_period_id": away_period.id,
+            "time_record_id": time_record.id,
+            "message_id": message_id,
         }
 
 
@@ -370,8 +428,12 @@ def _media_objects(editor, consultant, section) -> dict:
 def _restore_assignment(app, objects: dict) -> None:
     """Undo a decline, withdrawal, removal or retirement made by an earlier row, so each row
     meets the same world."""
+    from datetime import timedelta
+
     from portal.assignments.models import Assignment, AssignmentState
+    from portal.availability.models import AwayPeriod
     from portal.media.models import ChecklistCriterion, MediaItem
+    from portal.models import utcnow
 
     with app.app_context():
         assignment = db.session.get(Assignment, objects["assignment_id"])
@@ -379,6 +441,15 @@ def _restore_assignment(app, objects: dict) -> None:
             assignment.state = AssignmentState.ACCEPTED
         db.session.get(MediaItem, objects["item_id"]).archived_at = None
         db.session.get(ChecklistCriterion, objects["criterion_id"]).retired_at = None
+        if db.session.get(AwayPeriod, objects["away_period_id"]) is None:
+            db.session.add(
+                AwayPeriod(
+                    id=objects["away_period_id"],
+                    consultant_id=assignment.consultant_id,
+                    starts_on=utcnow().date() + timedelta(days=3),
+                    ends_on=utcnow().date() + timedelta(days=9),
+                )
+            )
         db.session.commit()
 
 

@@ -88,6 +88,14 @@ FIELDS = [
     "text_fr",
     "sources",
     "retired",
+    "starts_on",
+    "ends_on",
+    "assignment",
+    "worked_on",
+    "hours",
+    "minutes",
+    "activity",
+    "question",
 ]
 VALUES = st.one_of(
     st.text(max_size=40),

@@ -23,6 +23,8 @@ replies.*           your replies in comment threads
 decisions.*         your decisions on section versions
 sign_offs.*         your decisions on photos and narratives, with your checklist answers
 photo_notes.*       the areas you marked on photos, with your notes
+time_away.*         the periods you said you were away
+notifications.*     what the portal told you, and when you read it
 
 Each list is given twice: as JSON, and as CSV for spreadsheets.
 """
@@ -56,6 +58,16 @@ def collect(user: User) -> dict[str, list[dict] | dict]:
     ).all()
     regions = db.session.scalars(
         select(PhotoRegion).where(PhotoRegion.author_id == user.id).order_by(PhotoRegion.id)
+    ).all()
+    from portal.availability.models import AwayPeriod
+    from portal.notifications.messages import in_app_text
+    from portal.notifications.models import Notification
+
+    away = db.session.scalars(
+        select(AwayPeriod).where(AwayPeriod.consultant_id == user.id).order_by(AwayPeriod.id)
+    ).all()
+    notifications = db.session.scalars(
+        select(Notification).where(Notification.user_id == user.id).order_by(Notification.id)
     ).all()
     return {
         "profile": {
@@ -136,6 +148,24 @@ def collect(user: User) -> dict[str, list[dict] | dict]:
             }
             for r in regions
         ],
+        "time_away": [
+            {
+                "starts_on": p.starts_on.isoformat(),
+                "ends_on": p.ends_on.isoformat(),
+                "note": p.note,
+                "created_at": _when(p.created_at),
+            }
+            for p in away
+        ],
+        "notifications": [
+            {
+                "kind": n.kind.value,
+                "text": in_app_text(n),
+                "created_at": _when(n.created_at),
+                "read_at": _when(n.read_at),
+            }
+            for n in notifications
+        ],
     }
 
 
@@ -161,6 +191,8 @@ def build_zip(user: User) -> bytes:
             "decisions",
             "sign_offs",
             "photo_notes",
+            "time_away",
+            "notifications",
         ):
             rows = data[name]
             archive.writestr(f"{name}.json", json.dumps(rows, ensure_ascii=False, indent=2))

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from portal.accounts import passwords, totp
 from portal.accounts.models import AccountToken, RecoveryCode, Role, TokenPurpose, User
@@ -443,4 +443,17 @@ def anonymise(actor: User, user: User) -> None:
         .values(used_at=now)
     )
     _revoke_sessions(user)
+    # Notes on time away and pending e-mails could identify them; their time away goes too.
+    from portal.availability.models import AwayPeriod
+    from portal.notifications.models import OutboxMessage, OutboxState
+
+    db.session.execute(delete(AwayPeriod).where(AwayPeriod.consultant_id == user.id))
+    db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.user_id == user.id,
+            OutboxMessage.state.in_([OutboxState.PENDING, OutboxState.FAILED]),
+        )
+        .values(state=OutboxState.FAILED, last_error="account anonymised", attempts=99)
+    )
     record(actor, "account.anonymised", user)

@@ -23,6 +23,8 @@ from portal.audit.services import record
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import insert_unless_conflict, utcnow
+from portal.notifications.models import NotificationKind
+from portal.notifications.services import bilingual_title, notify, path_for
 from portal.reports.models import Section, SectionState
 
 
@@ -114,6 +116,12 @@ def assign_section(
         consultant_id=consultant.id,
         due_on=due_on.isoformat(),
     )
+    notify(
+        consultant,
+        NotificationKind.ASSIGNMENT_OFFERED,
+        link=path_for("assignments.assignment", assignment_id=assignment.id),
+        params={"title": bilingual_title(section), "date": due_on.isoformat()},
+    )
     return assignment
 
 
@@ -133,6 +141,13 @@ def decline(consultant: User, assignment: Assignment, reason: str | None = None)
     assignment.extension_state = None
     # Whether a reason was given, never the reason itself.
     record(consultant, "assignment.declined", assignment, explained=bool(assignment.decline_reason))
+    # The editor who made the offer is told (a link and a display name; never the reason).
+    notify(
+        assignment.offered_by,
+        NotificationKind.DECLINED,
+        link=path_for("reports.section", section_id=assignment.section_id),
+        params={"title": bilingual_title(assignment.section), "name": consultant.display_name},
+    )
 
 
 def start_review(consultant: User, assignment: Assignment) -> None:
@@ -195,6 +210,15 @@ def answer_extension(
         assignment,
         granted=grant,
         due_on=assignment.due_on.isoformat(),
+    )
+    notify(
+        assignment.consultant,
+        NotificationKind.EXTENSION_ANSWERED,
+        link=path_for("assignments.assignment", assignment_id=assignment.id),
+        params={
+            "title": bilingual_title(assignment.section),
+            "answer": "granted" if grant else "refused",
+        },
     )
 
 

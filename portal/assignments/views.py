@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -16,9 +15,9 @@ from portal.assignments.forms import (
     ExtensionRequestForm,
 )
 from portal.assignments.models import OPEN_STATES, Assignment
+from portal.availability import services as availability
 from portal.errors import DomainError
 from portal.extensions import db
-from portal.mail import absolute_url, send_mail
 from portal.models import utcnow
 from portal.reports.models import EDITORIAL_ROLES, Section
 from portal.security import roles
@@ -64,6 +63,7 @@ def _assignment_page(assignment: Assignment, status: int = 200, **forms):
         assignment=assignment,
         section=assignment.section,
         today=utcnow().date(),
+        away=availability.calendar([assignment.consultant_id], assignments=[assignment]),
         **forms,
     ), status
 
@@ -84,6 +84,7 @@ def dashboard():
         page=page,
         today=utcnow().date(),
         review_queue=review_queue(current_user),
+        away_now=availability.current_period(current_user),
     )
 
 
@@ -124,35 +125,12 @@ def decline(assignment_id: int):
     form = DeclineForm()
     if not form.validate():
         return _assignment_page(get_assignment(assignment_id), 400, decline_form=form)
-    declined = []
-
-    def decline_it(assignment: Assignment) -> None:
-        services.decline(current_user, assignment, form.reason.data)
-        declined.append(assignment)
-
-    response = _consultant_action(
+    return _consultant_action(
         assignment_id,
-        decline_it,
+        lambda assignment: services.decline(current_user, assignment, form.reason.data),
         _("You declined this assignment. The editors have been told; no reason is needed."),
         then=lambda a: url_for("assignments.dashboard"),
     )
-    if declined:  # by this request: a repeated "Decline" does not e-mail the editor again
-        _tell_editor_of_decline(declined[0])
-    return response
-
-
-def _tell_editor_of_decline(assignment: Assignment) -> None:
-    """E-mail the editor who made the offer (a link only, no reason or excerpt), after commit."""
-    editor: User | None = assignment.offered_by
-    if editor is None or not editor.active:
-        return
-    link = absolute_url(url_for("reports.section", section_id=assignment.section_id))
-    with force_locale(editor.locale):
-        subject = _("An assignment was declined")
-        body = render_template(
-            "email/assignment_declined.txt", editor=editor, assignment=assignment, link=link
-        )
-    send_mail(editor.email, subject, body)
 
 
 @bp.post("/assignments/<int:assignment_id>/start")
@@ -214,8 +192,17 @@ def assign(section_id: int):
     if section is None:
         abort(404)
     form = AssignForm()
+    consultants = services.active_consultants()
+    away = availability.calendar(consultants)
+    labels = availability.away_labels(consultants, away=away)
     form.consultant.choices = [("", _("Choose a consultant"))] + [
-        (str(user.id), user.display_name) for user in services.active_consultants()
+        (
+            str(user.id),
+            _("%(name)s (%(away)s)", name=user.display_name, away=labels[user.id])
+            if user.id in labels
+            else user.display_name,
+        )
+        for user in consultants
     ]
     if form.validate_on_submit():
         consultant = db.session.get(User, int(form.consultant.data))
@@ -234,10 +221,22 @@ def assign(section_id: int):
         else:
             db.session.commit()
             flash(_("The section is offered to %(name)s.", name=consultant.display_name), "success")
+            due_on = form.due_on.data
+            for period in availability.overlapping(consultant.id, due_on, due_on)[:1]:
+                # Offered all the same: the editor decides (issue 7).
+                flash(
+                    _(
+                        "Please note: the due date falls while %(name)s is away (%(dates)s). "
+                        "The offer is made all the same.",
+                        name=consultant.display_name,
+                        dates=period.dates,
+                    ),
+                    "warning",
+                )
             return redirect(url_for("reports.section", section_id=section.id))
-    return render_template("assignments/assign.html", form=form, section=section), (
-        200 if request.method == "GET" else 400
-    )
+    return render_template(
+        "assignments/assign.html", form=form, section=section, away=away, consultants=consultants
+    ), (200 if request.method == "GET" else 400)
 
 
 @bp.post("/assignments/<int:assignment_id>/extension/answer")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import jsonify, redirect, render_template, request, session
 from flask_login import current_user
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from portal.accounts import services as account_services
@@ -25,7 +25,14 @@ def home():
     reports = db.session.scalars(
         select(Report).where(Report.status == ReportStatus.ACTIVE).order_by(Report.year.desc())
     ).all()
-    return render_template("core/home.html", reports=reports)
+    failed_mail = 0
+    if current_user.role is Role.ADMIN:
+        from portal.notifications.models import OutboxMessage, OutboxState
+
+        failed_mail = db.session.scalar(
+            select(func.count(OutboxMessage.id)).where(OutboxMessage.state == OutboxState.FAILED)
+        )
+    return render_template("core/home.html", reports=reports, failed_mail=failed_mail)
 
 
 @bp.post("/language")

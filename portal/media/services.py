@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, select
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import User
@@ -140,10 +140,20 @@ def publish_item_version(
     """
     if item.is_archived:
         raise DomainError(_l("This item was removed from the section; it cannot be changed."))
-    if expected_revision != item.revision:
+    # Taking the revision in one statement serialises two editors saving at once: the second
+    # finds the revision moved on and gets the conflict page (R2), never a duplicate version.
+    taken = db.session.execute(
+        update(MediaItem)
+        .where(MediaItem.id == item.id, MediaItem.revision == expected_revision)
+        .values(revision=MediaItem.revision + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:
+        db.session.refresh(item)
         raise EditConflict(
             _l("Someone saved a newer version of this item while you were editing."), item
         )
+    db.session.refresh(item, ["revision"])
     previous = item.latest
     cleaned = _version_fields(item.kind, fields)
     if item.kind is ItemKind.PHOTO and not cleaned.get("image_name"):
@@ -154,11 +164,10 @@ def publish_item_version(
         record(actor, "photo.identifiable_changed", item, identifiable=identifiable)
     if previous is not None and fingerprint(item.kind, cleaned) == previous.content_sha256:
         if consent_changed:
-            item.revision += 1
             return None
         raise DomainError(_l("Nothing changed, so no new version was made."))
     version = _add_version(actor, item, cleaned, change_summary)
-    item.revision += 1
+    _ask_again(item, version)
     record(
         actor,
         f"{item.kind.value}.version_published",
@@ -172,6 +181,25 @@ def publish_item_version(
         ),
     )
     return version
+
+
+def _ask_again(item: MediaItem, version: MediaVersion) -> None:
+    """Consultants whose decision the change made stale are told the item is back for them."""
+    from portal.notifications.models import NotificationKind
+    from portal.notifications.services import bilingual_title, notify, path_for
+
+    for row in latest_records(item).values():
+        if (
+            row.decision is not SignOffDecision.WITHDRAWN
+            and row.version_id != version.id
+            and can_work_on(row.consultant, item.section)
+        ):
+            notify(
+                row.consultant,
+                NotificationKind.ASKED_AGAIN,
+                link=path_for("media.item", item_id=item.id),
+                params={"title": bilingual_title(item.section), "item": item.kind.value},
+            )
 
 
 def archive_item(actor: User, item: MediaItem) -> None:
@@ -230,7 +258,9 @@ def record_consent(
             _l("The expiry date must come after the date consent was given."), "expires_on"
         )
     if expires_on > latest_allowed:
-        raise DomainError(_l("Consent can last at most three years from the date it was given."))
+        raise ConsentError(
+            _l("Consent can last at most three years from the date it was given."), "expires_on"
+        )
     if uses_allowed is not None and uses_allowed < 1:
         raise ConsentError(
             _l("The number of uses must be at least 1, or left empty."), "uses_allowed"

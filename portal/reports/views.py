@@ -11,6 +11,7 @@ from markupsafe import Markup
 from portal.accounts.models import Role
 from portal.assignments import services as assignment_services
 from portal.assignments.models import ASSIGNMENT_STATE_TITLES, Assignment, AssignmentState
+from portal.availability import services as availability
 from portal.documents.diffing import change_counts, word_diff
 from portal.documents.importing import ImportRefused, import_document
 from portal.documents.rendering import add_block_controls, render_markdown
@@ -217,6 +218,7 @@ def report(report_id: int):
         cells=cells,
         today=utcnow().date(),
         filters=filters,
+        away=availability.calendar(consultants, assignments=cells.values()),
     )
 
 

@@ -14,6 +14,8 @@ from portal.documents.rendering import RenderedDocument, render_markdown
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.models import insert_unless_conflict, utcnow
+from portal.notifications.models import NotificationKind
+from portal.notifications.services import bilingual_title, notify, path_for
 from portal.reports.models import EDITORIAL_ROLES, Section, SectionVersion
 from portal.reports.services import latest_version
 from portal.review.models import (
@@ -242,6 +244,13 @@ def reply(
     )
     if inserted:
         record(user, "annotation.replied", annotation)
+        if annotation.author_id != user.id:
+            notify(
+                annotation.author,
+                NotificationKind.REPLY,
+                link=path_for("review.thread", annotation_id=annotation.id),
+                params={"title": bilingual_title(annotation.section), "name": user.display_name},
+            )
     return answer
 
 
@@ -313,6 +322,12 @@ def mark_addressed(user: User, annotation: Annotation, version_number: int) -> N
         raise DomainError(_l("There is no version %(number)d.", number=version_number))
     annotation.addressed_in = version_number
     _act(user, annotation, "addressed", AnnotationState.ADDRESSED, version_number)
+    notify(
+        annotation.author,
+        NotificationKind.ADDRESSED,
+        link=path_for("review.thread", annotation_id=annotation.id),
+        params={"title": bilingual_title(annotation.section), "number": version_number},
+    )
 
 
 def confirm_addressed(user: User, annotation: Annotation) -> None:
@@ -503,6 +518,12 @@ def ask_again_after_new_version(section: Section) -> int:
             "assignment.asked_again",
             assignment,
             version=latest.number if latest is not None else None,
+        )
+        notify(
+            assignment.consultant,
+            NotificationKind.ASKED_AGAIN,
+            link=path_for("reports.read", section_id=section.id),
+            params={"title": bilingual_title(section)},
         )
     db.session.flush()
     return len(submitted)

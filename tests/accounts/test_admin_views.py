@@ -544,6 +544,7 @@ def _admin_requests(app, user_id: int) -> list[tuple[str, str]]:
         url = (
             rule.rule.replace("<int:user_id>", str(user_id))
             .replace("<int:criterion_id>", "1")
+            .replace("<int:message_id>", "1")
             .replace("<kind>", "photo")
         )
         assert "<" not in url, f"unexpected variable in {rule.rule}"

@@ -153,3 +153,33 @@ def test_sign_offs_and_photo_notes_are_in_my_data_and_survive_anonymising(
     clearance = client.get(f"/reports/{report_id}/clearance").get_data(as_text=True)
     assert f"Former consultant {consultant}" in clearance
     assert "Amara" not in clearance
+
+
+def test_time_away_and_notifications_are_in_my_data_and_anonymising_erases_time_away(
+    app, client, auth, admin, editor, consultant
+):
+    from portal.availability.models import AwayPeriod
+    from portal.availability.services import add_period
+
+    _work(app, editor, consultant)  # offering the section notified the consultant
+    with app.test_request_context():
+        start = utcnow().date() + timedelta(days=5)
+        add_period(
+            db.session.get(User, consultant),
+            starts_on=start,
+            ends_on=start + timedelta(days=4),
+            note="Family visit",
+        )
+        db.session.commit()
+    auth.login("consultant@example.org")
+    archive = zipfile.ZipFile(io.BytesIO(client.post_form("/account/my-data").data))
+    [away] = json.loads(archive.read("time_away.json"))
+    assert (away["starts_on"], away["note"]) == (start.isoformat(), "Family visit")
+    notifications = json.loads(archive.read("notifications.json"))
+    assert [n["kind"] for n in notifications] == ["assignment_offered"]
+    assert "Introduction" in notifications[0]["text"]
+    auth.logout()
+    auth.login("admin@example.org")
+    assert client.post_form(f"/admin/accounts/{consultant}/anonymise").status_code == 302
+    with app.app_context():
+        assert db.session.query(AwayPeriod).count() == 0
