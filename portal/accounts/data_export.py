@@ -24,6 +24,7 @@ decisions.*         your decisions on section versions
 sign_offs.*         your decisions on photos and narratives, with your checklist answers
 photo_notes.*       the areas you marked on photos, with your notes
 time_away.*         the periods you said you were away
+time_records.*      the time you recorded, and what the editors answered
 notifications.*     what the portal told you, and when you read it
 
 Each list is given twice: as JSON, and as CSV for spreadsheets.
@@ -62,7 +63,11 @@ def collect(user: User) -> dict[str, list[dict] | dict]:
     from portal.availability.models import AwayPeriod
     from portal.notifications.messages import in_app_text
     from portal.notifications.models import Notification
+    from portal.timesheets.models import TimeRecord
 
+    times = db.session.scalars(
+        select(TimeRecord).where(TimeRecord.consultant_id == user.id).order_by(TimeRecord.id)
+    ).all()
     away = db.session.scalars(
         select(AwayPeriod).where(AwayPeriod.consultant_id == user.id).order_by(AwayPeriod.id)
     ).all()
@@ -148,6 +153,19 @@ def collect(user: User) -> dict[str, list[dict] | dict]:
             }
             for r in regions
         ],
+        "time_records": [
+            {
+                "section": t.assignment.section.title_en,
+                "worked_on": t.worked_on.isoformat(),
+                "minutes": t.minutes,
+                "activity": t.activity.value,
+                "note": t.note,
+                "status": t.status.value,
+                "question": t.question,
+                "approved_at": _when(t.approved_at),
+            }
+            for t in times
+        ],
         "time_away": [
             {
                 "starts_on": p.starts_on.isoformat(),
@@ -191,6 +209,7 @@ def build_zip(user: User) -> bytes:
             "decisions",
             "sign_offs",
             "photo_notes",
+            "time_records",
             "time_away",
             "notifications",
         ):

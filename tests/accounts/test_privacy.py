@@ -173,6 +173,7 @@ def test_time_away_and_notifications_are_in_my_data_and_anonymising_erases_time_
         db.session.commit()
     auth.login("consultant@example.org")
     archive = zipfile.ZipFile(io.BytesIO(client.post_form("/account/my-data").data))
+    assert json.loads(archive.read("time_records.json")) == []
     [away] = json.loads(archive.read("time_away.json"))
     assert (away["starts_on"], away["note"]) == (start.isoformat(), "Family visit")
     notifications = json.loads(archive.read("notifications.json"))
@@ -183,3 +184,32 @@ def test_time_away_and_notifications_are_in_my_data_and_anonymising_erases_time_
     assert client.post_form(f"/admin/accounts/{consultant}/anonymise").status_code == 302
     with app.app_context():
         assert db.session.query(AwayPeriod).count() == 0
+
+
+def test_my_time_records_are_in_my_data(app, client, auth, editor, consultant, consultant2):
+    from portal.assignments.models import Assignment
+    from portal.timesheets.models import TimeActivity
+    from portal.timesheets.services import add_time
+
+    section_id = _work(app, editor, consultant)
+    with app.test_request_context():
+        assignment = db.session.query(Assignment).filter_by(section_id=section_id).one()
+        add_time(
+            db.session.get(User, consultant),
+            assignment,
+            worked_on=utcnow().date(),
+            minutes=75,
+            activity=TimeActivity.ANNOTATING,
+            note="Second reading with notes.",
+        )
+        db.session.commit()
+    auth.login("consultant@example.org")
+    archive = zipfile.ZipFile(io.BytesIO(client.post_form("/account/my-data").data))
+    [record] = json.loads(archive.read("time_records.json"))
+    assert (record["minutes"], record["activity"], record["status"]) == (
+        75,
+        "annotating",
+        "submitted",
+    )
+    assert record["note"] == "Second reading with notes."
+    assert "time_records.csv" in archive.namelist()
