@@ -147,6 +147,8 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict:
         # Rate limiting (security.md S6).
         "RATELIMIT_STORAGE_URI": env.get("PORTAL_RATELIMIT_STORAGE_URL", "").strip() or "memory://",
         "RATELIMIT_ENABLED": True,
+        # If Redis cannot be reached, count in this process's memory rather than fail sign-in.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_HEADERS_ENABLED": False,
         "PORTAL_LOGIN_LIMIT_PER_ADDRESS": env.get(
             "PORTAL_LOGIN_LIMIT_PER_ADDRESS", "30 per 5 minutes"

@@ -147,3 +147,22 @@ def test_state_changes_need_a_csrf_token(client, consultant, auth):
 
 def test_logout_is_post_only(client):
     assert client.get("/logout").status_code == 405
+
+
+def test_sign_in_still_answers_when_the_rate_limit_store_is_down(sqlite_template, tmp_path):
+    """With Redis unreachable, counting falls back to memory: a clear answer, never a 500."""
+    import shutil
+
+    from portal import create_app
+    from tests.conftest import PortalClient, base_test_config
+
+    path = tmp_path / "portal.sqlite3"
+    shutil.copy(sqlite_template, path)
+    config = base_test_config(f"sqlite:///{path}", tmp_path)
+    config["RATELIMIT_STORAGE_URI"] = "redis://127.0.0.1:9/0"  # nothing listens on port 9
+    config["PROPAGATE_EXCEPTIONS"] = False
+    app = create_app(config)
+    app.test_client_class = PortalClient
+    client = app.test_client()
+    response = client.post_form("/login", {"email": "a@example.org", "password": "x" * 12})
+    assert response.status_code == 400

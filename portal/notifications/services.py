@@ -215,12 +215,26 @@ def send_digests(now: datetime | None = None) -> int:
         user = notifications[0].user
         if not user.active:
             continue
+        # Claim them first: of two runs at once, only one gets each notification.
+        claimed = set(
+            db.session.scalars(
+                update(Notification)
+                .where(
+                    Notification.id.in_([n.id for n in notifications]),
+                    Notification.digested_at.is_(None),
+                )
+                .values(digested_at=now)
+                .returning(Notification.id)
+                .execution_options(synchronize_session=False)
+            )
+        )
+        mine = [n for n in notifications if n.id in claimed]
+        if not mine:
+            continue
         with force_locale(user.locale):
             subject = _("Your daily summary — Survivor Advisory Council Portal")
-            lines = [(email_line(n), absolute_url(n.link)) for n in notifications]
+            lines = [(email_line(n), absolute_url(n.link)) for n in mine]
             queue_email(user, *_render(user, subject, lines))
-        for notification in notifications:
-            notification.digested_at = now
         sent += 1
     db.session.flush()
     return sent
