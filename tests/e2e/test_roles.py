@@ -9,9 +9,11 @@ from playwright.sync_api import expect
 
 pytestmark = pytest.mark.e2e
 
-HOME, REPORTS, ACCOUNTS, CHECKLISTS, AUDIT, MY_ACCOUNT = (
+HOME, REPORTS, MY_TIME, TIME_REVIEW, ACCOUNTS, CHECKLISTS, AUDIT, MY_ACCOUNT = (
     ("/", "Home"),
     ("/reports", "Reports"),
+    ("/time", "Time records"),
+    ("/time/review", "Time to review"),
     ("/admin/accounts", "Accounts"),
     ("/admin/checklists", "Checklists"),
     ("/admin/audit", "Audit trail"),
@@ -23,10 +25,10 @@ ROLES = {
         "admin@example.org",
         "Morgan Ellis",
         "en",
-        [HOME, REPORTS, ACCOUNTS, CHECKLISTS, AUDIT, MY_ACCOUNT],
+        [HOME, REPORTS, TIME_REVIEW, ACCOUNTS, CHECKLISTS, AUDIT, MY_ACCOUNT],
     ),
-    "editor": ("editor@example.org", "Camille Roy", "fr", [HOME, REPORTS, MY_ACCOUNT]),
-    "consultant": ("consultant@example.org", "Amara", "en", [HOME, MY_ACCOUNT]),
+    "editor": ("editor@example.org", "Camille Roy", "fr", [HOME, REPORTS, TIME_REVIEW, MY_ACCOUNT]),
+    "consultant": ("consultant@example.org", "Amara", "en", [HOME, MY_TIME, MY_ACCOUNT]),
 }
 
 
