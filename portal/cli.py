@@ -174,6 +174,9 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(seed_demo)
+    from portal.bulk import seed_bulk_command
+
+    app.cli.add_command(seed_bulk_command)
     from portal.notifications.cli import (
         send_digests_command,
         send_mail_command,

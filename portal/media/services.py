@@ -61,15 +61,27 @@ def _clean(value: str | None) -> str | None:
 
 
 def items_of(section: Section, *, include_archived: bool = False) -> list[MediaItem]:
+    return items_of_sections([section.id], include_archived=include_archived).get(section.id, [])
+
+
+def items_of_sections(
+    section_ids: list[int], *, include_archived: bool = False
+) -> dict[int, list[MediaItem]]:
+    """`items_of` several sections (section id -> items), with their versions and consents."""
+    items: dict[int, list[MediaItem]] = {}
+    if not section_ids:
+        return items
     stmt = (
         select(MediaItem)
-        .where(MediaItem.section_id == section.id)
+        .where(MediaItem.section_id.in_(section_ids))
         .order_by(MediaItem.kind, MediaItem.id)
         .options(selectinload(MediaItem.versions), selectinload(MediaItem.consents))
     )
     if not include_archived:
         stmt = stmt.where(MediaItem.archived_at.is_(None))
-    return list(db.session.scalars(stmt))
+    for item in db.session.scalars(stmt):
+        items.setdefault(item.section_id, []).append(item)
+    return items
 
 
 def _version_fields(kind: ItemKind, fields: dict) -> dict:
@@ -566,16 +578,28 @@ def withdraw_sign_off(consultant: User, sign_off: SignOff) -> SignOff:
     return row
 
 
-def latest_records(item: MediaItem) -> dict[int, SignOff]:
+def latest_records(item: MediaItem, *, with_answers: bool = False) -> dict[int, SignOff]:
     """Each consultant's most recent sign-off record on the item (a withdrawal included)."""
-    newest: dict[int, SignOff] = {}
+    return latest_records_of([item], with_answers=with_answers).get(item.id, {})
+
+
+def latest_records_of(
+    items: list[MediaItem], *, with_answers: bool = False
+) -> dict[int, dict[int, SignOff]]:
+    """`latest_records` of several items (item id -> consultant id -> record), in one query."""
+    options = [selectinload(SignOff.consultant), selectinload(SignOff.version)]
+    if with_answers:
+        options.append(selectinload(SignOff.answers).selectinload(ChecklistAnswer.criterion))
+    newest: dict[int, dict[int, SignOff]] = {}
+    if not items:
+        return newest
     for row in db.session.scalars(
         select(SignOff)
-        .where(SignOff.item_id == item.id)
+        .where(SignOff.item_id.in_([item.id for item in items]))
         .order_by(SignOff.created_at, SignOff.id)
-        .options(selectinload(SignOff.consultant), selectinload(SignOff.version))
+        .options(*options)
     ):
-        newest[row.consultant_id] = row
+        newest.setdefault(row.item_id, {})[row.consultant_id] = row
     return newest
 
 
@@ -592,10 +616,13 @@ class ItemDecisions:
         return max((s.decision for s in self.current), key=lambda d: d.caution)
 
 
-def item_decisions(item: MediaItem) -> ItemDecisions:
+def item_decisions(item: MediaItem, records: dict[int, SignOff] | None = None) -> ItemDecisions:
+    """Current and stale decisions; `records` is `latest_records(item)` if the caller has it."""
     latest = item.latest
     result = ItemDecisions()
-    for row in latest_records(item).values():
+    if records is None:
+        records = latest_records(item)
+    for row in records.values():
         if row.decision is SignOffDecision.WITHDRAWN:
             continue
         if latest is not None and row.version_id == latest.id:
@@ -607,14 +634,22 @@ def item_decisions(item: MediaItem) -> ItemDecisions:
 
 def working_consultants(section: Section) -> list[User]:
     """Consultants currently working on the section (their word is expected on its items)."""
-    return list(
-        db.session.scalars(
-            select(User)
-            .join(Assignment, Assignment.consultant_id == User.id)
-            .where(Assignment.section_id == section.id, Assignment.state.in_(WORKING_STATES))
-            .order_by(Assignment.offered_at)
-        )
-    )
+    return working_consultants_of([section.id]).get(section.id, [])
+
+
+def working_consultants_of(section_ids: list[int]) -> dict[int, list[User]]:
+    """`working_consultants` of several sections (section id -> consultants), in one query."""
+    working: dict[int, list[User]] = {}
+    if not section_ids:
+        return working
+    for section_id, user in db.session.execute(
+        select(Assignment.section_id, User)
+        .join(Assignment, Assignment.consultant_id == User.id)
+        .where(Assignment.section_id.in_(section_ids), Assignment.state.in_(WORKING_STATES))
+        .order_by(Assignment.offered_at)
+    ):
+        working.setdefault(section_id, []).append(user)
+    return working
 
 
 def review_queue(consultant: User) -> list[tuple[MediaItem, bool]]:
@@ -627,10 +662,22 @@ def review_queue(consultant: User) -> list[tuple[MediaItem, bool]]:
         .where(MediaItem.section_id.in_(sections), MediaItem.archived_at.is_(None))
         .order_by(MediaItem.section_id, MediaItem.kind, MediaItem.id)
         .options(selectinload(MediaItem.versions), selectinload(MediaItem.section))
-    )
+    ).all()
+    # The consultant's own latest record on each item, read in one query for all of them.
+    mine_on: dict[int, SignOff] = {}
+    if items:
+        for row in db.session.scalars(
+            select(SignOff)
+            .where(
+                SignOff.consultant_id == consultant.id,
+                SignOff.item_id.in_([item.id for item in items]),
+            )
+            .order_by(SignOff.created_at, SignOff.id)
+        ):
+            mine_on[row.item_id] = row
     queue = []
     for item in items:
-        mine = latest_records(item).get(consultant.id)
+        mine = mine_on.get(item.id)
         latest = item.latest
         if latest is None:
             continue
@@ -748,10 +795,14 @@ class ClearanceRow:
         return not self.blockers
 
 
-def _waiting_blockers(section: Section, decided: set[int], stale: list) -> list[str]:
+def _waiting_blockers(
+    section: Section, decided: set[int], stale: list, working: list[User] | None = None
+) -> list[str]:
     blockers = []
     stale_by = {row.consultant_id: row for row in stale}
-    for consultant in working_consultants(section):
+    if working is None:
+        working = working_consultants(section)
+    for consultant in working:
         if consultant.id in decided:
             continue
         if consultant.id in stale_by:
@@ -792,17 +843,23 @@ def _decision_blockers(current: list, refused) -> list[str]:
     return blockers
 
 
-def _section_row(section: Section, consultant: User | None) -> ClearanceRow:
+def _section_row(
+    section: Section,
+    consultant: User | None,
+    decisions: tuple[list, list] | None = None,
+    working: list[User] | None = None,
+) -> ClearanceRow:
+    """`decisions` (current, stale) and `working` consultants, when the caller read them."""
     from portal.review import services as review
 
-    current, stale = review.current_decisions(section)
+    current, stale = decisions if decisions is not None else review.current_decisions(section)
     latest = section.versions[-1] if section.versions else None
     blockers: list[str] = []
     if latest is None:
         blockers.append(str(_l("No version of the text has been published yet.")))
     else:
         blockers += _decision_blockers(current, _l("Changes requested by %(name)s."))
-        waiting = _waiting_blockers(section, {d.consultant_id for d in current}, stale)
+        waiting = _waiting_blockers(section, {d.consultant_id for d in current}, stale, working)
         blockers += waiting
         if not current and not waiting:
             blockers.append(str(_l("No consultant has given a decision on this version yet.")))
@@ -822,15 +879,22 @@ def _section_row(section: Section, consultant: User | None) -> ClearanceRow:
     )
 
 
-def item_clearance(item: MediaItem, consultant: User | None = None) -> ClearanceRow:
-    decisions = item_decisions(item)
+def item_clearance(
+    item: MediaItem,
+    consultant: User | None = None,
+    *,
+    records: dict[int, SignOff] | None = None,
+    working: list[User] | None = None,
+) -> ClearanceRow:
+    """`records` (its `latest_records`) and `working` consultants, when the caller read them."""
+    decisions = item_decisions(item, records)
     consent = item_consent(item)
     blockers: list[str] = []
     if consent.blocks:
         blockers.append(consent.state.title)
     blockers += _decision_blockers(decisions.current, _l("Not approved by %(name)s."))
     waiting = _waiting_blockers(
-        item.section, {s.consultant_id for s in decisions.current}, decisions.stale
+        item.section, {s.consultant_id for s in decisions.current}, decisions.stale, working
     )
     blockers += waiting
     if not decisions.current and not waiting:
@@ -853,7 +917,13 @@ def item_clearance(item: MediaItem, consultant: User | None = None) -> Clearance
 
 
 def clearance(report: Report, consultant: User | None = None) -> list[ClearanceRow]:
-    """Every live section of the report, then its photos and narratives, with what blocks each."""
+    """Every live section of the report, then its photos and narratives, with what blocks each.
+
+    A fixed number of queries however large the report: each kind of row is read for all
+    sections (or items) at once.
+    """
+    from portal.review import services as review
+
     rows: list[ClearanceRow] = []
     assigned: set[int] | None = None
     if consultant is not None:
@@ -862,9 +932,30 @@ def clearance(report: Report, consultant: User | None = None) -> list[ClearanceR
                 select(Assignment.section_id).where(Assignment.consultant_id == consultant.id)
             )
         )
-    for section in report.sections:
-        if section.is_archived or (assigned is not None and section.id not in assigned):
-            continue
-        rows.append(_section_row(section, consultant))
-        rows.extend(item_clearance(item, consultant) for item in items_of(section))
+    sections = [
+        section
+        for section in db.session.scalars(
+            select(Section)
+            .where(Section.report_id == report.id)
+            .order_by(Section.position, Section.id)
+            .options(selectinload(Section.versions))
+        )
+        if not section.is_archived and (assigned is None or section.id in assigned)
+    ]
+    ids = [section.id for section in sections]
+    decisions = review.decisions_by_section(
+        {section.id: section.versions[-1] if section.versions else None for section in sections}
+    )
+    working = working_consultants_of(ids)
+    items = items_of_sections(ids)
+    records = latest_records_of(
+        [item for section_items in items.values() for item in section_items]
+    )
+    for section in sections:
+        people = working.get(section.id, [])
+        rows.append(_section_row(section, consultant, decisions[section.id], people))
+        rows.extend(
+            item_clearance(item, consultant, records=records.get(item.id, {}), working=people)
+            for item in items.get(section.id, [])
+        )
     return rows

@@ -216,8 +216,10 @@ def item(item_id: int):
 
 def _render_item(item: MediaItem, version, region_form: RegionForm | None = None, status=200):
     editorial = current_user.role in EDITORIAL_ROLES
-    decisions = services.item_decisions(item)
-    mine = services.latest_records(item).get(current_user.id)
+    # Read once: editors see every record with its checklist answers.
+    records = services.latest_records(item, with_answers=editorial)
+    decisions = services.item_decisions(item, records)
+    mine = records.get(current_user.id)
     show_note = (
         not item.is_photo
         and version.has_content_note
@@ -237,7 +239,7 @@ def _render_item(item: MediaItem, version, region_form: RegionForm | None = None
         editorial=editorial,
         show_note=show_note,
         decisions=decisions,
-        all_records=services.latest_records(item) if editorial else {},
+        all_records=records if editorial else {},
         mine=mine,
         can_review=can_review,
         queue_again=mine is not None and mine.version_id != item.latest.id,

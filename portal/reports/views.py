@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
+from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import Role
 from portal.assignments import services as assignment_services
@@ -256,20 +257,29 @@ def new_section(report_id: int):
 @roles(*EDITORIAL)
 def section(section_id: int):
     section = get_section(section_id)
+    # The people each row names are loaded with the rows: a fixed number of statements.
     assignments = db.session.scalars(
         db.select(Assignment)
         .where(Assignment.section_id == section.id)
         .order_by(Assignment.offered_at)
+        .options(selectinload(Assignment.consultant))
     ).all()
     transitions = db.session.scalars(
         db.select(SectionTransition)
         .where(SectionTransition.section_id == section.id)
         .order_by(SectionTransition.at.desc())
+        .options(selectinload(SectionTransition.actor))
+    ).all()
+    versions = db.session.scalars(
+        db.select(SectionVersion)
+        .where(SectionVersion.section_id == section.id)
+        .order_by(SectionVersion.number.desc())
+        .options(selectinload(SectionVersion.author))
     ).all()
     return render_template(
         "reports/section.html",
         section=section,
-        versions=list(reversed(section.versions)),
+        versions=versions,
         assignments=assignments,
         transitions=transitions,
         transition_form=TransitionForm(),
@@ -288,7 +298,7 @@ def _decisions_of(section: Section) -> dict:
     return {
         "current_decisions": current,
         "stale_decisions": stale,
-        "outcome": review.outcome(section),
+        "outcome": review.outcome(section, current),
     }
 
 

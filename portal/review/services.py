@@ -479,22 +479,39 @@ def _insert_unless_sent(**values) -> bool:
 
 def current_decisions(section: Section) -> tuple[list[SectionDecision], list[SectionDecision]]:
     """Each consultant's latest decision: those on the latest version, and stale ones."""
-    latest = latest_version(section)
-    newest: dict[int, SectionDecision] = {}
-    for row in db.session.scalars(
-        select(SectionDecision)
-        .where(SectionDecision.section_id == section.id)
-        .order_by(SectionDecision.created_at, SectionDecision.id)
-    ):
-        newest[row.consultant_id] = row
-    current = [d for d in newest.values() if latest is not None and d.version_id == latest.id]
-    stale = [d for d in newest.values() if latest is None or d.version_id != latest.id]
-    return current, stale
+    return decisions_by_section({section.id: latest_version(section)})[section.id]
 
 
-def outcome(section: Section) -> Decision | None:
-    """The section's review outcome: the most cautious current decision."""
-    current, _stale = current_decisions(section)
+def decisions_by_section(
+    latest: dict[int, SectionVersion | None],
+) -> dict[int, tuple[list[SectionDecision], list[SectionDecision]]]:
+    """`current_decisions` of several sections, given each one's latest version, in one query
+    (with the consultants and versions that pages show beside each decision)."""
+    newest: dict[int, dict[int, SectionDecision]] = {section_id: {} for section_id in latest}
+    if latest:
+        for row in db.session.scalars(
+            select(SectionDecision)
+            .where(SectionDecision.section_id.in_(list(latest)))
+            .order_by(SectionDecision.created_at, SectionDecision.id)
+            .options(
+                selectinload(SectionDecision.consultant), selectinload(SectionDecision.version)
+            )
+        ):
+            newest[row.section_id][row.consultant_id] = row
+    split = {}
+    for section_id, rows in newest.items():
+        version = latest[section_id]
+        current = [d for d in rows.values() if version is not None and d.version_id == version.id]
+        stale = [d for d in rows.values() if version is None or d.version_id != version.id]
+        split[section_id] = (current, stale)
+    return split
+
+
+def outcome(section: Section, current: list[SectionDecision] | None = None) -> Decision | None:
+    """The section's review outcome: the most cautious current decision (of `current`, when the
+    caller has read them already)."""
+    if current is None:
+        current, _stale = current_decisions(section)
     if not current:
         return None
     return max((d.decision for d in current), key=lambda decision: decision.caution)

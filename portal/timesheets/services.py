@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.accounts.models import Role, User
@@ -453,7 +453,13 @@ def review_query(*, status: str = "submitted", consultant_id: int | None, report
         select(TimeRecord)
         .join(TimeRecord.assignment)
         .join(Assignment.section)
-        .options(_with_context(), joinedload(TimeRecord.consultant))
+        .options(
+            _with_context(),
+            joinedload(TimeRecord.consultant),
+            # Who approved or asked, shown on each row: loaded with the page, not row by row.
+            selectinload(TimeRecord.approved_by),
+            selectinload(TimeRecord.queried_by),
+        )
     )
     if status in {s.value for s in TimeRecordStatus}:
         stmt = stmt.where(TimeRecord.status == TimeRecordStatus(status))
