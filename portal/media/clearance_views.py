@@ -11,19 +11,12 @@ from flask_login import current_user
 
 from portal.accounts.models import Role, User
 from portal.audit.services import record
+from portal.exports import csv_cell
 from portal.extensions import db
 from portal.media import bp, services
 from portal.reports.models import EDITORIAL_ROLES
 from portal.reports.views import get_report
 from portal.security import roles
-
-# A cell starting with one of these is read as a formula by spreadsheet programs.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 def _consultant_filter() -> User | None:
@@ -121,7 +114,7 @@ def clearance_csv(report_id: int):
                     "yes" if decision.id in row.stale_ids else "no",
                     decision.created_at.isoformat(),
                 ]
-            writer.writerow([_cell(value) for value in common + tail])
+            writer.writerow([csv_cell(value) for value in common + tail])
     name = f"clearance-report-{report.year}-{report.id}"
     return Response(
         buffer.getvalue(),

@@ -15,6 +15,7 @@ from flask_login import current_user
 from portal.accounts.models import Role, User
 from portal.assignments.models import Assignment
 from portal.errors import DomainError
+from portal.exports import csv_cell
 from portal.extensions import db
 from portal.models import utcnow
 from portal.reports.models import EDITORIAL_ROLES, Report
@@ -25,9 +26,6 @@ from portal.timesheets.forms import QueryForm, RevisionForm, TimeRecordForm
 from portal.timesheets.models import TimeActivity, TimeRecord, TimeRecordStatus, format_duration
 
 PER_PAGE = 50
-# A cell starting with one of these is read as a formula by spreadsheet programs.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
 bp.add_app_template_filter(format_duration, "duration")
 
 
@@ -480,15 +478,10 @@ def statement_csv():
             line.minutes,
             f"{line.minutes / 60:.2f}",
         ]
-        writer.writerow([_cell(value) for value in row])
+        writer.writerow([csv_cell(value) for value in row])
     name = f"time-statement-{month.strftime('%Y-%m')}-consultant-{consultant.id}.csv"
     return Response(
         buffer.getvalue(),
         mimetype="text/csv",
         headers={"Content-Disposition": f"attachment; filename={name}"},
     )
-
-
-def _cell(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
