@@ -26,7 +26,7 @@ from portal.extensions import db
 from portal.models import utcnow
 from portal.reports import services as reports
 
-PASSWORD = "a long benchmark passphrase"  # noqa: S105  (throwaway benchmark account)
+PASSWORD = "a long benchmark passphrase"
 
 
 def build(app, sections: int, consultants: list, editor, title: str) -> int:

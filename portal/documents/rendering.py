@@ -7,6 +7,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import nh3
 from markdown_it import MarkdownIt
@@ -104,7 +105,7 @@ class RenderedDocument:
     """Sanitised HTML of a Markdown source, with its blocks and its plain text."""
 
     html: str
-    blocks: list[Block]
+    blocks: tuple[Block, ...]
     plain_text: str
 
 
@@ -124,26 +125,36 @@ _PARSER = _build_parser()
 
 
 def render_markdown(source: str, *, id_prefix: str = "b-") -> RenderedDocument:
-    """Render Markdown to sanitised HTML with an id and a data-block kind on every block."""
+    """Render Markdown to sanitised HTML with an id and a data-block kind on every block.
+
+    The result depends only on its arguments, so recent ones are kept (section versions never
+    change, and a long section's text is rendered on every reading of it). Callers share the
+    object returned: never change it.
+    """
     if not _ID_PREFIX.fullmatch(id_prefix):
         raise ValueError(f"id_prefix must start with a letter and use [A-Za-z0-9_-]: {id_prefix!r}")
+    return _render(source, id_prefix)
+
+
+@lru_cache(maxsize=64)
+def _render(source: str, id_prefix: str) -> RenderedDocument:
     env: dict = {}
     tokens = _PARSER.parse(source, env)
     blocks, leaf_texts = _annotate_blocks(tokens, id_prefix)
     html = sanitise_html(_PARSER.renderer.render(tokens, _PARSER.options, env))
     return RenderedDocument(
         html=html,
-        blocks=blocks,
+        blocks=tuple(blocks),
         plain_text="\n\n".join(text for text in leaf_texts if text),
     )
 
 
-def block_texts(source: str, *, id_prefix: str = "b-") -> list[Block]:
+def block_texts(source: str, *, id_prefix: str = "b-") -> tuple[Block, ...]:
     """Return the blocks of a Markdown source without rendering it."""
     if not _ID_PREFIX.fullmatch(id_prefix):
         raise ValueError(f"id_prefix must start with a letter and use [A-Za-z0-9_-]: {id_prefix!r}")
     blocks, _ = _annotate_blocks(_PARSER.parse(source, {}), id_prefix)
-    return blocks
+    return tuple(blocks)
 
 
 def normalise_text(text: str) -> str:

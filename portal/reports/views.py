@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy.orm import selectinload
@@ -568,23 +571,38 @@ def _render_version(section: Section, version: SectionVersion | None):
     from flask_babel import get_locale
 
     from portal.review import services as review
+    from portal.review.models import AnnotationKind, AnnotationState
 
     lang = _reading_language(str(get_locale() or "en"))
     show_note = section.has_content_note and request.args.get("continue") != "1"
     latest = section.versions[-1] if section.versions else None
     is_latest = version is not None and latest is not None and version.id == latest.id
     can_annotate = is_latest and review.can_work_on(current_user, section)
+    has_french = version is not None and bool(version.body("fr"))
+    shown = (
+        ["en", "fr"]
+        if lang == "both" and has_french
+        else (["fr"] if lang == "fr" and has_french else ["en"])
+    )
     rendered = {}
     if version is not None and not show_note:
-        for code in ("en", "fr"):
+        for code in shown:
             if version.body(code):
                 rendered[code] = _rendered_for_review(
                     section, version.body(code), code, can_annotate
                 )
-    annotations, orphans = [], []
+    annotations, orphans, replies = [], [], {}
     if is_latest and not show_note:
         for annotation in review.visible_annotations(current_user, section):
             (orphans if annotation.is_orphan else annotations).append(annotation)
+        replies = review.reply_counts([a.id for a in annotations])
+    # Built once, not once per comment (a section may have a thousand).
+    reply_labels = {
+        count: ngettext(
+            "Open the thread (%(num)d reply)", "Open the thread (%(num)d replies)", count
+        )
+        for count in {0, *replies.values()}
+    }
     assignment = None
     if current_user.role is Role.CONSULTANT:
         assignment = assignment_services.reading_assignment(current_user, section)
@@ -596,6 +614,7 @@ def _render_version(section: Section, version: SectionVersion | None):
         version=version,
         versions=section.versions,
         rendered=rendered,
+        shown=shown,
         lang=lang,
         show_note=show_note,
         assignment=assignment,
@@ -604,26 +623,39 @@ def _render_version(section: Section, version: SectionVersion | None):
         can_decide=can_annotate and current_user.role is Role.CONSULTANT,
         annotations=annotations,
         orphans=orphans,
+        replies=replies,
+        reply_labels=reply_labels,
+        kind_titles={kind: kind.title for kind in AnnotationKind},
+        state_titles={state: state.title for state in AnnotationState},
+        # "/annotations/<id>" without a url_for per comment: the prefix, then the id.
+        thread_prefix=url_for("review.thread", annotation_id=0).removesuffix("0"),
         media_items=media_services.items_of(section),
     )
 
 
 def _rendered_for_review(section: Section, source: str, lang: str, controls: bool) -> Markup:
     """The sanitised text, with a "comment on this passage" link opening every block."""
-    document = render_markdown(source, id_prefix=f"{lang}-")
     if not controls:
-        return Markup(document.html)  # noqa: S704  (sanitised by nh3)
+        return Markup(render_markdown(source, id_prefix=f"{lang}-").html)  # noqa: S704  (sanitised)
+    from flask_babel import get_locale
+
+    return _with_block_controls(section.id, source, lang, str(get_locale() or "en"))
+
+
+@lru_cache(maxsize=32)
+def _with_block_controls(section_id: int, source: str, lang: str, locale: str) -> Markup:
+    """Kept for the next reading: versions never change, and the links depend only on these."""
+    document = render_markdown(source, id_prefix=f"{lang}-")
     first_words = {block.id: block.text[:60] for block in document.blocks}
+    template = Markup(
+        '<a class="portal-annotate" href="{}"><span aria-hidden="true">✎</span>'
+        '<span class="usa-sr-only">{}</span></a>'
+    )
 
     def control(block_id: str) -> str:
-        url = url_for("review.annotate", section_id=section.id, language=lang, block_id=block_id)
+        url = url_for("review.annotate", section_id=section_id, language=lang, block_id=block_id)
         label = _("Comment on this passage: %(words)s", words=first_words.get(block_id, ""))
-        return str(
-            Markup(
-                '<a class="portal-annotate" href="{}"><span aria-hidden="true">✎</span>'
-                '<span class="usa-sr-only">{}</span></a>'
-            ).format(url, label)
-        )
+        return str(template.format(url, label))
 
     return Markup(add_block_controls(document.html, control))  # noqa: S704  (sanitised by nh3)
 

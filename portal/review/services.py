@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import func, select
+from sqlalchemy.orm import load_only, selectinload
 
 from portal.accounts.models import User
 from portal.assignments.models import Assignment, AssignmentState
@@ -102,9 +102,25 @@ def visible_annotations(user: User, section: Section) -> list[Annotation]:
         # What the reading page shows of each, loaded with it: a fixed number of statements
         # however many comments there are.
         .options(
+            # What the page shows: the long anchoring and bookkeeping columns stay unread.
+            load_only(
+                Annotation.section_id,
+                Annotation.author_id,
+                Annotation.anchored_version_id,
+                Annotation.kind,
+                Annotation.language,
+                Annotation.quote_exact,
+                Annotation.pos_start,
+                Annotation.pos_end,
+                Annotation.anchor_method,
+                Annotation.body,
+                Annotation.state,
+            ),
             selectinload(Annotation.author),
-            selectinload(Annotation.replies),
-            selectinload(Annotation.anchored_version),
+            # Only orphans show their version, and only its number (bodies are long texts).
+            selectinload(Annotation.anchored_version).load_only(
+                SectionVersion.id, SectionVersion.number
+            ),
         )
     )
     # The same rule as `can_see`: a consultant who has not accepted (or no longer works on) the
@@ -112,6 +128,18 @@ def visible_annotations(user: User, section: Section) -> list[Annotation]:
     if not is_editorial(user) and (section.independent_review or not can_work_on(user, section)):
         stmt = stmt.where(Annotation.author_id == user.id)
     return list(db.session.scalars(stmt))
+
+
+def reply_counts(annotation_ids: list[int]) -> dict[int, int]:
+    """How many replies each annotation has, in one statement (without loading the replies)."""
+    if not annotation_ids:
+        return {}
+    rows = db.session.execute(
+        select(AnnotationReply.annotation_id, func.count())
+        .where(AnnotationReply.annotation_id.in_(annotation_ids))
+        .group_by(AnnotationReply.annotation_id)
+    )
+    return dict(rows.tuples().all())
 
 
 def set_independent_review(actor: User, section: Section, independent: bool) -> None:

@@ -103,9 +103,9 @@ def test_block_ids_are_unique():
 def test_block_id_is_the_hash_of_the_normalised_text():
     document = render_markdown("Hello   *world*\nagain")
 
-    assert document.blocks == [
-        Block(id=f"b-{sha_hex('Hello world again')}", kind="paragraph", text="Hello world again")
-    ]
+    assert document.blocks == (
+        Block(id=f"b-{sha_hex('Hello world again')}", kind="paragraph", text="Hello world again"),
+    )
 
 
 def test_blocks_keep_their_ids_when_unrelated_blocks_are_inserted_before_them():
@@ -244,7 +244,7 @@ def test_empty_source():
     document = render_markdown("")
 
     assert document == render_markdown("   \n\n  ")
-    assert (document.html, document.blocks, document.plain_text) == ("", [], "")
+    assert (document.html, document.blocks, document.plain_text) == ("", (), "")
 
 
 # --- allowed markup ----------------------------------------------------------------------
@@ -462,3 +462,13 @@ def test_blocks_know_their_span_in_the_plain_text():
         ("paragraph", "quoted text"): "quoted text",
         ("paragraph", "End."): "End.",
     }
+
+
+def test_rendering_is_kept_and_shared_for_the_same_source():
+    """A long section is read often: the same source and prefix give the same (frozen) result."""
+    first = render_markdown("# Title\n\nSome *text*.", id_prefix="en-")
+    again = render_markdown("# Title\n\nSome *text*.", id_prefix="en-")
+    other_prefix = render_markdown("# Title\n\nSome *text*.", id_prefix="fr-")
+    assert again is first
+    assert other_prefix is not first and other_prefix.blocks[0].id.startswith("fr-")
+    assert isinstance(first.blocks, tuple)
