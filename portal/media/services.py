@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy import exists, func, select, update
+from sqlalchemy.orm import defer, selectinload
 
 from portal.accounts.models import User
 from portal.assignments.models import Assignment
@@ -37,7 +37,7 @@ from portal.media.models import (
     fingerprint,
 )
 from portal.models import insert_unless_conflict, utcnow
-from portal.reports.models import Report, Section
+from portal.reports.models import Report, Section, SectionVersion
 from portal.reports.services import EditConflict
 from portal.review.services import WORKING_STATES, can_work_on, is_editorial
 
@@ -652,39 +652,55 @@ def working_consultants_of(section_ids: list[int]) -> dict[int, list[User]]:
     return working
 
 
-def review_queue(consultant: User) -> list[tuple[MediaItem, bool]]:
-    """Items waiting for this consultant's decision, with whether they are asked again."""
+def review_queue(consultant: User) -> list[tuple[MediaItem, MediaVersion, bool]]:
+    """Items waiting for this consultant's decision: each with its latest version and whether
+    they are asked again (because they decided on an earlier version)."""
     sections = select(Assignment.section_id).where(
         Assignment.consultant_id == consultant.id, Assignment.state.in_(WORKING_STATES)
     )
-    items = db.session.scalars(
-        select(MediaItem)
-        .where(MediaItem.section_id.in_(sections), MediaItem.archived_at.is_(None))
+    live = (MediaItem.section_id.in_(sections), MediaItem.archived_at.is_(None))
+    newest = (
+        select(MediaVersion.item_id, func.max(MediaVersion.number).label("number"))
+        .join(MediaItem, MediaItem.id == MediaVersion.item_id)
+        .where(*live)
+        .group_by(MediaVersion.item_id)
+        .subquery()
+    )
+    # Only each item's latest version, and not a narrative's text: the dashboard names them.
+    rows = db.session.execute(
+        select(MediaItem, MediaVersion)
+        .join(newest, newest.c.item_id == MediaItem.id)
+        .join(
+            MediaVersion,
+            (MediaVersion.item_id == MediaItem.id) & (MediaVersion.number == newest.c.number),
+        )
+        .where(*live)
         .order_by(MediaItem.section_id, MediaItem.kind, MediaItem.id)
-        .options(selectinload(MediaItem.versions), selectinload(MediaItem.section))
+        .options(
+            defer(MediaVersion.body_en),
+            defer(MediaVersion.body_fr),
+            selectinload(MediaItem.section),
+        )
     ).all()
     # The consultant's own latest record on each item, read in one query for all of them.
     mine_on: dict[int, SignOff] = {}
-    if items:
+    if rows:
         for row in db.session.scalars(
             select(SignOff)
             .where(
                 SignOff.consultant_id == consultant.id,
-                SignOff.item_id.in_([item.id for item in items]),
+                SignOff.item_id.in_([item.id for item, _version in rows]),
             )
             .order_by(SignOff.created_at, SignOff.id)
         ):
             mine_on[row.item_id] = row
     queue = []
-    for item in items:
+    for item, latest in rows:
         mine = mine_on.get(item.id)
-        latest = item.latest
-        if latest is None:
-            continue
         if mine is None or mine.decision is SignOffDecision.WITHDRAWN:
-            queue.append((item, False))
+            queue.append((item, latest, False))
         elif mine.version_id != latest.id:
-            queue.append((item, True))
+            queue.append((item, latest, True))
     return queue
 
 
@@ -938,7 +954,12 @@ def clearance(report: Report, consultant: User | None = None) -> list[ClearanceR
             select(Section)
             .where(Section.report_id == report.id)
             .order_by(Section.position, Section.id)
-            .options(selectinload(Section.versions))
+            # The report needs each version's number, not its text (long, in two languages).
+            .options(
+                selectinload(Section.versions)
+                .defer(SectionVersion.body_en)
+                .defer(SectionVersion.body_fr)
+            )
         )
         if not section.is_archived and (assigned is None or section.id in assigned)
     ]

@@ -71,7 +71,7 @@ def events(action: str) -> list[AuditEvent]:
 
 
 def queue_of(person) -> dict[int, bool]:
-    return {item.id: again for item, again in services.review_queue(person)}
+    return {item.id: again for item, _version, again in services.review_queue(person)}
 
 
 # Versions, fingerprints and stale sign-offs ----------------------------------------------------
