@@ -10,3 +10,8 @@ def csv_cell(value) -> str:
     """The value as text, made inert for spreadsheets (CSV injection) with a leading quote."""
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def csv_row(values) -> list[str]:
+    """A row of `csv_cell`s."""
+    return [csv_cell(value) for value in values]

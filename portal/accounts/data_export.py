@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from portal.accounts.models import User
 from portal.assignments.models import Assignment
+from portal.exports import csv_cell
 from portal.extensions import db
 from portal.review.models import Annotation, AnnotationReply, SectionDecision
 
@@ -192,7 +193,7 @@ def _csv(rows: list[dict]) -> str:
     if rows:
         writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({key: csv_cell(value) for key, value in row.items()} for row in rows)
     return buffer.getvalue()
 
 

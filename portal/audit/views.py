@@ -13,6 +13,7 @@ from sqlalchemy import select
 from portal.accounts.models import Role, User
 from portal.audit import bp, services
 from portal.audit.forms import AuditFilterForm
+from portal.exports import csv_row
 from portal.extensions import db
 from portal.security import roles
 
@@ -78,18 +79,20 @@ def export_csv():
     )
     for event in db.session.scalars(query.limit(100_000)):
         writer.writerow(
-            [
-                event.seq,
-                event.at.isoformat(),
-                event.actor_id or "",
-                event.actor.display_name if event.actor else "",
-                event.action,
-                event.object_type or "",
-                event.object_id or "",
-                event.outcome,
-                event.detail,
-                event.hash,
-            ]
+            csv_row(
+                [
+                    event.seq,
+                    event.at.isoformat(),
+                    event.actor_id or "",
+                    event.actor.display_name if event.actor else "",
+                    event.action,
+                    event.object_type or "",
+                    event.object_id or "",
+                    event.outcome,
+                    event.detail,
+                    event.hash,
+                ]
+            )
         )
     return Response(
         buffer.getvalue(),

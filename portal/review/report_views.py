@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import Role, User
 from portal.audit.services import record
+from portal.exports import csv_row
 from portal.extensions import db
 from portal.reports.models import EDITORIAL_ROLES, Report, Section
 from portal.review import bp
@@ -168,54 +169,60 @@ def _export(report: Report, section_id: int | None, fmt: str) -> Response:
     )
     for a in data["annotations"]:
         writer.writerow(
-            [
-                "annotation",
-                a["id"],
-                a["section_id"],
-                a["anchored_to_version"],
-                a["language"],
-                a["kind"],
-                a["state"],
-                a["author"],
-                a["quote"],
-                a["comment"],
-                a["suggested_wording"] or "",
-                a["created_at"],
-            ]
+            csv_row(
+                [
+                    "annotation",
+                    a["id"],
+                    a["section_id"],
+                    a["anchored_to_version"],
+                    a["language"],
+                    a["kind"],
+                    a["state"],
+                    a["author"],
+                    a["quote"],
+                    a["comment"],
+                    a["suggested_wording"] or "",
+                    a["created_at"],
+                ]
+            )
         )
         for r in a["replies"]:
             writer.writerow(
-                [
-                    "reply",
-                    a["id"],
-                    a["section_id"],
-                    "",
-                    a["language"],
-                    "",
-                    "",
-                    r["author"],
-                    "",
-                    r["reply"],
-                    "",
-                    r["created_at"],
-                ]
+                csv_row(
+                    [
+                        "reply",
+                        a["id"],
+                        a["section_id"],
+                        "",
+                        a["language"],
+                        "",
+                        "",
+                        r["author"],
+                        "",
+                        r["reply"],
+                        "",
+                        r["created_at"],
+                    ]
+                )
             )
     for d in data["decisions"]:
         writer.writerow(
-            [
-                "decision",
-                d["id"],
-                d["section_id"],
-                d["version"],
-                "",
-                d["decision"],
-                "",
-                d["consultant"],
-                "",
-                d["summary"] or "",
-                "",
-                d["created_at"],
-            ]
+            csv_row(
+                [
+                    "decision",
+                    d["id"],
+                    d["section_id"],
+                    d["version"],
+                    "",
+                    d["decision"],
+                    "",
+                    d["consultant"],
+                    "",
+                    d["summary"] or "",
+                    "",
+                    d["created_at"],
+                ]
+            )
         )
     return Response(
         buffer.getvalue(),

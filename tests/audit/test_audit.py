@@ -222,3 +222,20 @@ def test_every_state_change_in_a_journey_is_recorded(app, client, auth, editor, 
     client.post_form(f"/reports/{report_id}/sections/new", {"title_en": "Intro"})
     actions = [e.action for e in events(app)]
     assert "report.created" in actions and "section.created" in actions
+
+
+def test_export_cells_that_look_like_formulas_are_escaped(app, client, auth, make_user):
+    """A display name is chosen by its owner: it must not run as a spreadsheet formula (CSV
+    injection)."""
+    admin_id = make_user("admin", email="boss@example.org", display_name="=HYPERLINK(1)")
+    target = make_user("consultant", display_name="-2+3")
+    auth.login("boss@example.org")
+    with app.test_request_context():
+        accounts.change_role(
+            db.session.get(User, admin_id), db.session.get(User, target), Role.EDITOR
+        )
+        db.session.commit()
+    response = client.get("/admin/audit/export.csv?action=account.role")
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert [row[3] for row in rows[1:]] == ["'=HYPERLINK(1)"]
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows[1:] for cell in row)

@@ -95,3 +95,30 @@ def test_the_editors_list_puts_concerns_first_and_filters(app, client, auth, edi
     empty = client.get(f"/reports/{report_id}/annotations?kind=suggestion").get_data(as_text=True)
     assert "This may identify me." not in empty
     assert client.get(f"/reports/{report_id}/annotations?state=bogus&section=x").status_code == 200
+
+
+def test_csv_cells_that_look_like_formulas_are_escaped(app, client, auth, editor, consultant):
+    """Comments are typed by people: none may run as a spreadsheet formula (CSV injection); the
+    JSON export keeps the text as written."""
+    report_id, section_id = _reviewed_section(app, editor, consultant)
+    with app.test_request_context():
+        section = db.session.get(reports.Section, section_id)
+        person = db.session.get(User, consultant)
+        formula = create_annotation(
+            person,
+            section,
+            language="en",
+            kind=AnnotationKind.COMMENT,
+            body='=HYPERLINK("https://evil.example")',
+            start=8,
+            end=13,
+        )
+        reply(db.session.get(User, editor), formula, "+1 agreed")
+        db.session.commit()
+    auth.login("editor@example.org")
+    as_csv = client.get(f"/sections/{section_id}/annotations.csv").get_data(as_text=True)
+    cells = [cell for row in csv.reader(io.StringIO(as_csv)) for cell in row]
+    assert '\'=HYPERLINK("https://evil.example")' in cells and "'+1 agreed" in cells
+    assert not any(cell.startswith(("=", "+", "-", "@")) for cell in cells)
+    as_json = client.get(f"/reports/{report_id}/annotations.json").get_json()
+    assert '=HYPERLINK("https://evil.example")' in [a["comment"] for a in as_json["annotations"]]
