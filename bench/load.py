@@ -704,6 +704,8 @@ def summary(result: dict, previous: dict | None) -> list[str]:
                     ratio = run["p99_ms"] / run["p50_ms"]
                     tail = "ok" if ratio <= TAIL_RATIO_TARGET else "MISS"
                     line += f"  p99/p50 {ratio:.1f} {tail}"
+                if run["requests"] < 20:
+                    line += f"  (only {run['requests']} requests finished in the run)"
                 if run["errors"]:
                     line += f"  ERRORS {run['errors']}"
                 if previous and run["clients"] in old_runs:
