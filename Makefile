@@ -62,7 +62,7 @@ format: install ## Apply ruff's formatting and safe fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-assets: ## Refresh the vendored U.S. Web Design System from the npm registry
+assets: ## Rebuild the vendored U.S. Web Design System subset (assets/uswds/) from the npm registry (needs node and npm)
 	scripts/update-assets.sh
 
 clean: ## Remove the virtual environment and caches (keeps the instance folder and its data)

@@ -9,6 +9,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.config import load_config
+from portal.static_files import register_static_files
 
 # Every model module, so the metadata (and Alembic's comparison) always knows every table.
 MODEL_MODULES = (
@@ -41,7 +42,8 @@ VIEW_MODULES = (
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+    # Static files get their own view: versioned URLs, long caching, compressed copies.
+    app = Flask(__name__, instance_relative_config=True, static_folder=None)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(load_config(Path(app.instance_path)))
     if test_config:
@@ -60,6 +62,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
 
     register_extensions(app)
+    register_static_files(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)

@@ -1,25 +1,34 @@
 #!/usr/bin/env bash
-# Vendor the U.S. Web Design System (USWDS) 3 into portal/static/vendor/uswds/.
+# Build the U.S. Web Design System (USWDS) 3 subset the portal serves into
+# portal/static/vendor/uswds/.
 #
 # Usage (from anywhere; paths are resolved against the repository root):
 #   scripts/update-assets.sh              # newest published 3.x release
 #   USWDS_VERSION=3.14.0 scripts/update-assets.sh   # an exact 3.x release
 #
-# What it does:
+# What it does (needs node and npm, and the npm registry; nothing else):
 #   1. `npm pack @uswds/uswds@<spec>` into a temporary directory (no install,
 #      no lifecycle scripts, nothing written to the repository) and untars it.
-#   2. Copies dist/css/uswds.min.css, dist/js/uswds.min.js and
-#      dist/js/uswds-init.min.js, plus ONLY the image and font files that
-#      uswds.min.css references through relative url(...) targets, keeping the
-#      dist/ layout (css/, js/, img/, fonts/) so the CSS paths resolve.
-#   3. Drops the trailing `sourceMappingURL` comments (the .map files are not
-#      vendored, so those would be dead references), copies LICENSE.md and
-#      writes README.md with the version, the tarball integrity and checksums.
-#   4. Verifies that every url() in the vendored CSS resolves to a vendored
-#      file, and prints the counts.
+#   2. Installs the build tools pinned by assets/uswds/package-lock.json
+#      (`npm ci --ignore-scripts`, in the temporary directory).
+#   3. assets/uswds/build.js compiles assets/uswds/portal-uswds.scss, USWDS's
+#      own Sass with only the packages the templates use, through upstream's
+#      pipeline (Sass, autoprefixer, csso) into css/uswds.min.css; checks that
+#      its rules are upstream's, in upstream's order, and that every USWDS
+#      class a template or script names is in it; and bundles the two USWDS
+#      behaviours the pages use (assets/uswds/uswds-*.js) into js/.
+#   4. Copies ONLY the image and font files the stylesheet references through
+#      relative url(...) targets (plus EXTRA_ASSETS below), keeping the dist/
+#      layout (css/, js/, img/, fonts/) so the paths resolve, then appends
+#      ?v=<content hash> to those url()s so browsers may cache them for a year.
+#   5. Copies LICENSE.md and writes README.md with the version, the tarball
+#      integrity, the build tools' versions and checksums.
+#   6. Verifies that every url() in the vendored CSS resolves to a vendored
+#      file with the right ?v=, and that no vendored img/font is unused.
 #
-# Idempotent: the output depends only on the package version, so running it
-# again for the same version leaves the tree byte-for-byte unchanged.
+# Idempotent: the output depends only on the package version, the lockfile and
+# the files in assets/uswds/, so running it again leaves the tree byte-for-byte
+# unchanged.
 set -euo pipefail
 
 MAJOR=3
@@ -33,13 +42,12 @@ case "$SPEC" in
 esac
 
 # Files under dist/ that templates reference directly from HTML (the CSS parse
-# cannot see those), e.g. for the official .gov banner:
-#   img/us_flag_small.png img/icon-dot-gov.svg img/icon-https.svg
-# or img/sprite.svg for <svg class="usa-icon"><use href="...#name">.
-# Empty until a template actually uses one.
-EXTRA_ASSETS=()
+# cannot see those): the close button of the mobile menu (base.html) and the
+# warning icon of overdue and blocking states.
+EXTRA_ASSETS=(img/usa-icons/close.svg img/usa-icons/warning.svg)
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SOURCES="$REPO_ROOT/assets/uswds"
 DEST_REL="portal/static/vendor/uswds"
 DEST="$REPO_ROOT/$DEST_REL"
 
@@ -71,9 +79,13 @@ case "$VERSION" in
     ;;
 esac
 
-mkdir -p "$WORK/pkg"
-tar -xzf "$WORK/$TARBALL" -C "$WORK/pkg"
-PKG="$WORK/pkg/package"
+# Unpacked as node_modules would hold it, so the bundler resolves
+# `@uswds/uswds/js/usa-header` through the package's own exports map.
+MODULES="$WORK/modules"
+mkdir -p "$MODULES/@uswds"
+tar -xzf "$WORK/$TARBALL" -C "$MODULES/@uswds"
+mv "$MODULES/@uswds/package" "$MODULES/@uswds/uswds"
+PKG="$MODULES/@uswds/uswds"
 DIST="$PKG/dist"
 
 # Sanity-check what we got before touching the repository.
@@ -82,21 +94,34 @@ if [ "$PKG_VERSION" != "$VERSION" ]; then
   echo "update-assets: package.json says $PKG_VERSION, npm pack said $VERSION" >&2
   exit 1
 fi
-for f in css/uswds.min.css js/uswds.min.js js/uswds-init.min.js; do
-  [ -f "$DIST/$f" ] || { echo "update-assets: $f missing from the package" >&2; exit 1; }
+for f in dist/css/uswds.css packages/uswds-core/_index.scss .browserslistrc LICENSE.md; do
+  [ -e "$PKG/$f" ] || { echo "update-assets: $f missing from the package" >&2; exit 1; }
 done
-[ -f "$PKG/LICENSE.md" ] || { echo "update-assets: LICENSE.md missing from the package" >&2; exit 1; }
+
+echo "update-assets: installing the build tools (assets/uswds/package-lock.json) ..."
+TOOLS="$WORK/tools"
+mkdir -p "$TOOLS"
+cp "$SOURCES/package.json" "$SOURCES/package-lock.json" "$SOURCES/build.js" "$TOOLS/"
+(cd "$TOOLS" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
+tool_version() { node -p 'require(process.argv[1] + "/package.json").version' "$TOOLS/node_modules/$1"; }
+TOOL_VERSIONS=""
+for tool in sass postcss autoprefixer postcss-csso caniuse-lite esbuild; do
+  TOOL_VERSIONS="$TOOL_VERSIONS${TOOL_VERSIONS:+, }$tool $(tool_version "$tool")"
+done
 
 # Relative url() targets of a stylesheet, resolved against the stylesheet's own
 # directory and printed relative to ROOT, one per line, de-duplicated and
 # sorted. Skips url() with no target (USWDS uses `@supports (mask:url())`),
 # data:, absolute (scheme:, //host, /path) and fragment-only (#id) targets.
 # Fails if a target escapes ROOT. Prints "TOTAL <n>" (occurrences) on stderr.
-list_css_urls() { # ROOT CSS_REL_PATH
-  node - "$1" "$2" <<'NODE'
+# With a third argument "versioned", also fails unless each target carries
+# ?v=<the first 12 hex digits of its SHA-256>, as portal/static_files.py would.
+list_css_urls() { # ROOT CSS_REL_PATH [versioned]
+  node - "$1" "$2" "${3:-}" <<'NODE'
+const crypto = require("crypto");
 const fs = require("fs");
 const path = require("path");
-const [root, cssRel] = process.argv.slice(2);
+const [root, cssRel, versioned] = process.argv.slice(2);
 const css = fs.readFileSync(path.join(root, cssRel), "utf8")
   .replace(/\/\*[\s\S]*?\*\//g, ""); // ignore comments
 const re = /url\(\s*(?:"([^"]*)"|'([^']*)'|([^)'"]*?))\s*\)/gi;
@@ -106,6 +131,7 @@ for (const m of css.matchAll(re)) {
   let target = (m[1] ?? m[2] ?? m[3] ?? "").trim();
   if (!target) continue;                               // url() in @supports
   if (/^(?:[a-z][a-z0-9+.-]*:|\/|#)/i.test(target)) continue; // data:, http:, /x, //x, #x
+  const query = (target.match(/\?([^#]*)/) || [, ""])[1];
   target = target.split(/[?#]/)[0];                   // font ?#iefix etc.
   if (!target) continue;
   total++;
@@ -114,6 +140,14 @@ for (const m of css.matchAll(re)) {
   if (resolved.startsWith("../") || path.posix.isAbsolute(resolved)) {
     console.error(`update-assets: url(${target}) escapes the package dist/ tree`);
     process.exit(1);
+  }
+  if (versioned && fs.existsSync(path.join(root, resolved))) {
+    const digest = crypto.createHash("sha256")
+      .update(fs.readFileSync(path.join(root, resolved))).digest("hex").slice(0, 12);
+    if (new URLSearchParams(query).get("v") !== digest) {
+      console.error(`update-assets: url(${target}) does not carry ?v=${digest}`);
+      process.exit(1);
+    }
   }
   out.add(resolved);
 }
@@ -125,17 +159,12 @@ NODE
 # Stage the new tree next to the old one, then swap, so a failure half way
 # never leaves a broken vendor directory behind.
 STAGE="$WORK/uswds"
-mkdir -p "$STAGE/css" "$STAGE/js"
-
-strip_source_map() { # SRC DST  -- drop only a trailing sourceMappingURL comment line
-  sed -E '/^(\/\*# sourceMappingURL=[^*]*\*\/|\/\/# sourceMappingURL=.*)$/d' "$1" >"$2"
-}
-strip_source_map "$DIST/css/uswds.min.css" "$STAGE/css/uswds.min.css"
-strip_source_map "$DIST/js/uswds.min.js" "$STAGE/js/uswds.min.js"
-strip_source_map "$DIST/js/uswds-init.min.js" "$STAGE/js/uswds-init.min.js"
+mkdir -p "$STAGE"
+echo "update-assets: building the stylesheet and scripts ..."
+(cd "$TOOLS" && BROWSERSLIST_IGNORE_OLD_DATA=1 node build.js build "$PKG" "$MODULES" "$REPO_ROOT" "$STAGE")
 cp "$PKG/LICENSE.md" "$STAGE/LICENSE.md"
 
-list_css_urls "$DIST" css/uswds.min.css >"$WORK/assets.txt" 2>"$WORK/assets.err" || {
+list_css_urls "$STAGE" css/uswds.min.css >"$WORK/assets.txt" 2>"$WORK/assets.err" || {
   cat "$WORK/assets.err" >&2
   exit 1
 }
@@ -152,41 +181,50 @@ for rel in "${ASSETS[@]}"; do
   mkdir -p "$STAGE/$(dirname "$rel")"
   cp "$DIST/$rel" "$STAGE/$rel"
 done
+(cd "$TOOLS" && node build.js version-urls "$STAGE")
 
 # Checksums of everything vendored (stable order), recorded in the README.
 CHECKSUMS="$(cd "$STAGE" && find . -type f ! -name README.md -print | LC_ALL=C sort | sed 's|^\./||' |
   xargs sha256sum)"
-EXTRA_NOTE=""
-if [ "${#EXTRA_ASSETS[@]}" -gt 0 ]; then
-  EXTRA_NOTE=", plus the HTML-referenced file(s) listed in EXTRA_ASSETS in the script: ${EXTRA_ASSETS[*]}"
-fi
+FONT_LIST="$(printf '%s\n' "${ASSETS[@]}" | grep '^fonts/' | LC_ALL=C sort -u | sed 's|^|  - `|; s|$|`|')"
 
 cat >"$STAGE/README.md" <<EOF
-# Vendored U.S. Web Design System (USWDS)
+# Vendored U.S. Web Design System (USWDS), the portal's subset
 
 - Package: \`@uswds/uswds\` **$VERSION** (major version $MAJOR pinned)
 - Source: the npm registry, \`npm pack @uswds/uswds@$SPEC\` (tarball \`$TARBALL\`)
 - Tarball integrity: \`$INTEGRITY\`
+- Built with (pinned by \`assets/uswds/package-lock.json\`): $TOOL_VERSIONS
 - Licence: see [LICENSE.md](LICENSE.md) (copied unchanged from the package)
 
-**Do not edit these files by hand.** Refresh them with \`make assets\`, which
+**Do not edit these files by hand.** Rebuild them with \`make assets\`, which
 runs \`scripts/update-assets.sh\` from the repository root (set
 \`USWDS_VERSION=3.x.y\` to pin an exact 3.x release; the default is the newest
-3.x). The script replaces this whole folder.
+3.x). The script replaces this whole folder. To use another USWDS component,
+add its package to \`assets/uswds/portal-uswds.scss\` and run \`make assets\`.
 
 ## What is here
 
-Taken from the package's \`dist/\` folder, keeping its layout so the relative
-\`url(...)\` paths in the stylesheet resolve:
+Built from the package's own sources with its own pipeline, keeping the
+\`dist/\` layout so the relative \`url(...)\` paths in the stylesheet resolve:
 
-- \`css/uswds.min.css\`
-- \`js/uswds-init.min.js\` (load in \`<head>\`) and \`js/uswds.min.js\` (load at the end of \`<body>\`)
+- \`css/uswds.min.css\`: \`assets/uswds/portal-uswds.scss\`, USWDS's Sass with
+  only the packages the templates use and the default theme, compiled with
+  Sass, autoprefixer (the package's \`.browserslistrc\`) and csso as upstream
+  does. Its rules are upstream's \`dist/css/uswds.css\` rules, in the same order.
+- \`js/uswds-navigation.min.js\` (every page: the header's mobile menu) and
+  \`js/uswds-file-input.min.js\` (pages with a \`usa-file-input\`): the
+  package's \`usa-header\` and \`usa-file-input\` behaviours, each bundled alone
+  with esbuild from \`assets/uswds/uswds-*.js\`.
 - only the $N_IMG image(s) under \`img/\` and $N_FONT font(s) under \`fonts/\` that
-  \`uswds.min.css\` references through \`url(...)\`$EXTRA_NOTE; nothing else
-  from the package.
+  \`css/uswds.min.css\` references through \`url(...)\`, plus the file(s) the
+  templates reference (EXTRA_ASSETS in the script): ${EXTRA_ASSETS[*]}.
+  The fonts (one \`@font-face\` each, nothing else declared):
+$FONT_LIST
 
-The one change from upstream: the trailing \`sourceMappingURL\` comment is removed
-from the three CSS/JS files, because the \`.map\` files are not vendored.
+Each \`url(...)\` in the stylesheet carries \`?v=\` and the first 12 hex digits
+of the SHA-256 of the file it names, like every \`url_for('static', ...)\` of the
+portal, so browsers keep them for a year and fetch them again when they change.
 
 ## SHA-256
 
@@ -196,9 +234,9 @@ $CHECKSUMS
 EOF
 
 # Verify the staged tree: every url() in the vendored CSS must resolve to a
-# vendored file, and no vendored img/font may be unreferenced.
+# vendored file and carry its version, and no vendored img/font may be unreferenced.
 VERIFY_ERR="$WORK/verify.err"
-list_css_urls "$STAGE" css/uswds.min.css >"$WORK/refs.txt" 2>"$VERIFY_ERR" || {
+list_css_urls "$STAGE" css/uswds.min.css versioned >"$WORK/refs.txt" 2>"$VERIFY_ERR" || {
   cat "$VERIFY_ERR" >&2
   exit 1
 }
@@ -224,6 +262,6 @@ mkdir -p "$(dirname "$DEST")"
 rm -rf "$DEST"
 cp -R "$STAGE" "$DEST"
 
-echo "update-assets: vendored @uswds/uswds $VERSION into $DEST_REL/"
+echo "update-assets: vendored the @uswds/uswds $VERSION subset into $DEST_REL/"
 echo "update-assets: $N_IMG image(s), $N_FONT font file(s) copied"
-echo "update-assets: checked $TOTAL_REFS url() reference(s) ($((${#REFS[@]})) distinct file(s)) in css/uswds.min.css: all resolve"
+echo "update-assets: checked $TOTAL_REFS url() reference(s) ($((${#REFS[@]})) distinct file(s)) in css/uswds.min.css: all resolve, all versioned"

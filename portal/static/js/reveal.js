@@ -7,7 +7,7 @@
  *     <div class="portal-sensitive__media is-concealed"> <img ...> (or a figure, a region editor) </div>
  *   </div>
  *
- * - While concealed (media.css blurs it), the media is `inert`: nothing inside it takes focus
+ * - While concealed (portal.css blurs it), the media is `inert`: nothing inside it takes focus
  *   or clicks, and assistive technology skips it too (the note says what it is). The server
  *   may render `inert` itself; this script makes sure of it either way.
  * - The button reveals the media of its own [data-sensitive] only, hides itself and moves
