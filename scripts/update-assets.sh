@@ -212,10 +212,10 @@ Built from the package's own sources with its own pipeline, keeping the
   only the packages the templates use and the default theme, compiled with
   Sass, autoprefixer (the package's \`.browserslistrc\`) and csso as upstream
   does. Its rules are upstream's \`dist/css/uswds.css\` rules, in the same order.
-- \`js/uswds-navigation.min.js\` (every page: the header's mobile menu) and
-  \`js/uswds-file-input.min.js\` (pages with a \`usa-file-input\`): the
-  package's \`usa-header\` and \`usa-file-input\` behaviours, each bundled alone
-  with esbuild from \`assets/uswds/uswds-*.js\`.
+- \`js/uswds-navigation.min.js\` (every page: the header's mobile menu): the
+  package's \`usa-header\` behaviour, bundled alone with esbuild from
+  \`assets/uswds/uswds-navigation.js\`. (USWDS's file-input behaviour is not used:
+  its drop-zone words are English only; the portal's file inputs are native.)
 - only the $N_IMG image(s) under \`img/\` and $N_FONT font(s) under \`fonts/\` that
   \`css/uswds.min.css\` references through \`url(...)\`, plus the file(s) the
   templates reference (EXTRA_ASSETS in the script): ${EXTRA_ASSETS[*]}.

@@ -25,7 +25,6 @@ const VERSION_LENGTH = 12;
 // USWDS behaviours bundled on their own: entry file in assets/uswds/ -> vendored file.
 const SCRIPTS = {
   "uswds-navigation.js": "js/uswds-navigation.min.js",
-  "uswds-file-input.js": "js/uswds-file-input.min.js",
 };
 
 function fail(message) {
