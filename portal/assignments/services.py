@@ -174,13 +174,21 @@ def withdraw(actor: User, assignment: Assignment) -> None:
 
 
 def request_extension(
-    consultant: User, assignment: Assignment, *, until: date, reason: str | None = None
+    consultant: User,
+    assignment: Assignment,
+    *,
+    until: date,
+    reason: str | None = None,
+    today: date | None = None,
 ) -> None:
     _require_state(assignment, *OPEN_STATES)
     if assignment.extension_pending:
         raise DomainError(_l("You have already asked for more time; the editors will answer soon."))
     if until <= assignment.due_on:
         raise DomainError(_l("Please choose a date after the current due date."))
+    if until < (today or utcnow().date()):
+        # An overdue assignment: a date after its due date can still be in the past.
+        raise DomainError(_l("The due date cannot be in the past."))
     assignment.extension_state = ExtensionState.REQUESTED
     assignment.extension_requested_until = until
     assignment.extension_reason = _clean(reason)
@@ -190,7 +198,12 @@ def request_extension(
 
 
 def answer_extension(
-    actor: User, assignment: Assignment, *, grant: bool, new_due_on: date | None = None
+    actor: User,
+    assignment: Assignment,
+    *,
+    grant: bool,
+    new_due_on: date | None = None,
+    today: date | None = None,
 ) -> None:
     if not assignment.extension_pending:
         raise DomainError(_l("There is no request for more time to answer."))
@@ -198,6 +211,8 @@ def answer_extension(
         due_on = new_due_on or assignment.extension_requested_until
         if due_on <= assignment.due_on:
             raise DomainError(_l("Please choose a date after the current due date."))
+        if due_on < (today or utcnow().date()):
+            raise DomainError(_l("The due date cannot be in the past."))
         assignment.due_on = due_on
         assignment.extension_state = ExtensionState.GRANTED
     else:

@@ -166,7 +166,7 @@ def test_other_consultants_and_sections_are_independent(ctx):
 @pytest.mark.parametrize("state", [S.DECLINED, S.WITHDRAWN])
 def test_after_a_decline_or_withdrawal_the_section_can_be_offered_again(ctx, state):
     first = offer(ctx)
-    services.request_extension(ctx.amara, first, until=TODAY + timedelta(days=20), reason="Busy")
+    request_extension(ctx.amara, first, until=TODAY + timedelta(days=20), reason="Busy")
     if state is S.DECLINED:
         services.decline(ctx.amara, first, "Not this one, thank you.")
     else:
@@ -278,13 +278,22 @@ def test_overdue_is_derived_from_the_day_and_the_state(ctx, state):
     assert not assignment.is_overdue(TODAY - timedelta(days=1))
 
 
+def request_extension(*args, **kwargs):
+    """The service, on the tests' fixed day (new due dates must not be in the past)."""
+    return services.request_extension(*args, today=TODAY, **kwargs)
+
+
+def answer_extension(*args, **kwargs):
+    return services.answer_extension(*args, today=TODAY, **kwargs)
+
+
 # More time ---------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("state", sorted(OPEN_STATES))
 def test_more_time_can_be_asked_while_the_work_is_open(ctx, state):
     assignment = in_state(ctx, state)
-    services.request_extension(
+    request_extension(
         ctx.amara, assignment, until=TODAY + timedelta(days=30), reason="  Family matters. "
     )
     db.session.commit()
@@ -302,7 +311,7 @@ def test_more_time_can_be_asked_while_the_work_is_open(ctx, state):
 def test_more_time_cannot_be_asked_once_the_work_is_closed(ctx, state):
     assignment = in_state(ctx, state)
     with pytest.raises(DomainError, match="not possible while"):
-        services.request_extension(ctx.amara, assignment, until=TODAY + timedelta(days=30))
+        request_extension(ctx.amara, assignment, until=TODAY + timedelta(days=30))
     db.session.rollback()
     db.session.expire_all()
     assert assignment.extension_state is None
@@ -312,9 +321,7 @@ def test_more_time_cannot_be_asked_once_the_work_is_closed(ctx, state):
 def test_the_new_date_must_be_after_the_due_date(ctx, days):
     assignment = offer(ctx)
     with pytest.raises(DomainError, match="after the current due date"):
-        services.request_extension(
-            ctx.amara, assignment, until=assignment.due_on + timedelta(days=days)
-        )
+        request_extension(ctx.amara, assignment, until=assignment.due_on + timedelta(days=days))
     db.session.rollback()
     db.session.expire_all()
     assert assignment.extension_state is None
@@ -322,16 +329,16 @@ def test_the_new_date_must_be_after_the_due_date(ctx, days):
 
 def test_one_request_at_a_time(ctx):
     assignment = offer(ctx)
-    services.request_extension(ctx.amara, assignment, until=TODAY + timedelta(days=20))
+    request_extension(ctx.amara, assignment, until=TODAY + timedelta(days=20))
     with pytest.raises(DomainError, match="already asked for more time"):
-        services.request_extension(ctx.amara, assignment, until=TODAY + timedelta(days=25))
+        request_extension(ctx.amara, assignment, until=TODAY + timedelta(days=25))
     assert assignment.extension_requested_until == TODAY + timedelta(days=20)
 
 
 def test_granting_uses_the_date_asked_for_by_default(ctx):
     assignment = offer(ctx)
-    services.request_extension(ctx.amara, assignment, until=TODAY + timedelta(days=20))
-    services.answer_extension(ctx.editor, assignment, grant=True)
+    request_extension(ctx.amara, assignment, until=TODAY + timedelta(days=20))
+    answer_extension(ctx.editor, assignment, grant=True)
     db.session.commit()
     db.session.expire_all()
     assert assignment.due_on == TODAY + timedelta(days=20)
@@ -343,19 +350,17 @@ def test_granting_uses_the_date_asked_for_by_default(ctx):
 
 def test_granting_another_date(ctx):
     assignment = offer(ctx)
-    services.request_extension(ctx.amara, assignment, until=TODAY + timedelta(days=20))
-    services.answer_extension(
-        ctx.editor, assignment, grant=True, new_due_on=TODAY + timedelta(days=17)
-    )
+    request_extension(ctx.amara, assignment, until=TODAY + timedelta(days=20))
+    answer_extension(ctx.editor, assignment, grant=True, new_due_on=TODAY + timedelta(days=17))
     assert assignment.due_on == TODAY + timedelta(days=17)
 
 
 def test_granting_a_date_not_after_the_due_date_is_refused(ctx):
     assignment = offer(ctx)
-    services.request_extension(ctx.amara, assignment, until=TODAY + timedelta(days=20))
+    request_extension(ctx.amara, assignment, until=TODAY + timedelta(days=20))
     db.session.commit()
     with pytest.raises(DomainError, match="after the current due date"):
-        services.answer_extension(ctx.editor, assignment, grant=True, new_due_on=assignment.due_on)
+        answer_extension(ctx.editor, assignment, grant=True, new_due_on=assignment.due_on)
     db.session.rollback()
     db.session.expire_all()
     assert assignment.extension_pending and assignment.due_on == TODAY + timedelta(days=14)
@@ -363,23 +368,23 @@ def test_granting_a_date_not_after_the_due_date_is_refused(ctx):
 
 def test_refusing_keeps_the_due_date_and_allows_a_new_request(ctx):
     assignment = offer(ctx)
-    services.request_extension(ctx.amara, assignment, until=TODAY + timedelta(days=20))
-    services.answer_extension(ctx.editor, assignment, grant=False)
+    request_extension(ctx.amara, assignment, until=TODAY + timedelta(days=20))
+    answer_extension(ctx.editor, assignment, grant=False)
     assert assignment.extension_state is ExtensionState.REFUSED
     assert assignment.due_on == TODAY + timedelta(days=14)
     assert assignment.extension_answered_by_id == ctx.editor.id
-    services.request_extension(ctx.amara, assignment, until=TODAY + timedelta(days=18))
+    request_extension(ctx.amara, assignment, until=TODAY + timedelta(days=18))
     assert assignment.extension_pending and assignment.extension_answered_at is None
 
 
 def test_there_must_be_a_request_to_answer(ctx):
     assignment = offer(ctx)
     with pytest.raises(DomainError, match="no request for more time"):
-        services.answer_extension(ctx.editor, assignment, grant=True)
-    services.request_extension(ctx.amara, assignment, until=TODAY + timedelta(days=20))
-    services.answer_extension(ctx.editor, assignment, grant=False)
+        answer_extension(ctx.editor, assignment, grant=True)
+    request_extension(ctx.amara, assignment, until=TODAY + timedelta(days=20))
+    answer_extension(ctx.editor, assignment, grant=False)
     with pytest.raises(DomainError, match="no request for more time"):
-        services.answer_extension(ctx.editor, assignment, grant=True)
+        answer_extension(ctx.editor, assignment, grant=True)
 
 
 @pytest.mark.parametrize("closing", ["decline", "withdraw", "submit"])
@@ -388,7 +393,7 @@ def test_closing_the_work_drops_a_pending_request(ctx, closing):
     if closing == "submit":
         services.accept(ctx.amara, assignment)
         services.start_review(ctx.amara, assignment)
-    services.request_extension(ctx.amara, assignment, until=TODAY + timedelta(days=20))
+    request_extension(ctx.amara, assignment, until=TODAY + timedelta(days=20))
     OPERATIONS[closing][0](ctx, assignment)
     assert not assignment.extension_pending
 
@@ -638,3 +643,24 @@ def test_matrix_query_count_does_not_grow_with_the_report(ctx, make_user, app):
     assert small_count == large_count, (small_count, large_count)
     # A page count, the page of sections, their assignments, the consultants.
     assert large_count == 4, large_count
+
+
+def test_an_overdue_assignment_gets_a_date_that_is_not_in_the_past(ctx):
+    """After the due date is not enough when the assignment is already overdue."""
+    assignment = offer(ctx)
+    later = assignment.due_on + timedelta(days=10)
+    with pytest.raises(DomainError, match="cannot be in the past"):
+        services.request_extension(
+            ctx.amara, assignment, until=assignment.due_on + timedelta(days=3), today=later
+        )
+    services.request_extension(
+        ctx.amara, assignment, until=assignment.due_on + timedelta(days=3), today=TODAY
+    )
+    with pytest.raises(DomainError, match="cannot be in the past"):
+        services.answer_extension(ctx.editor, assignment, grant=True, today=later)
+    with pytest.raises(DomainError, match="cannot be in the past"):
+        services.answer_extension(
+            ctx.editor, assignment, grant=True, new_due_on=later - timedelta(days=1), today=later
+        )
+    services.answer_extension(ctx.editor, assignment, grant=True, new_due_on=later, today=later)
+    assert assignment.due_on == later
