@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
+from jinja2 import BytecodeCache
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -24,8 +25,143 @@ PG_URL_ENV = "PORTAL_TEST_DATABASE_URL"
 CHEAP_ARGON2 = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
 
 
+# Tests that must run in one process, one after the other, when pytest-xdist spreads the suite
+# over several: the two-instance test's module-scoped deployment flushes and counts on Redis
+# database 15, which two copies of it at once would share.
+XDIST_GROUPS = {"test_two_instances.py": "two-instances"}
+
+
 def pytest_configure(config):
+    _cache_url_builders()
+    if hasattr(config, "workerinput"):
+        return  # a pytest-xdist worker: the controller has done the one-time work below
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_SummariesFromWorkers(), "portal-summaries-from-workers")
     _compile_translations()
+    if not os.environ.get("SECRET_KEY", "").strip():
+        # create_app() makes the instance folder's secret key on first use; make it once here,
+        # so that parallel workers on a fresh checkout do not race to create the same file.
+        from portal.config import local_secret_key
+
+        local_secret_key(PROJECT_ROOT / "instance")
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(config, items):
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        group = XDIST_GROUPS.get(item.path.name)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+class _SummariesFromWorkers:
+    """Under pytest-xdist, summary sections that conftests gather in the workers (the axe-core
+    findings of tests/e2e) are sent to the main process at the end, and printed here."""
+
+    def __init__(self) -> None:
+        self.sections: dict[str, set[str]] = {}
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node, error):
+        output = getattr(node, "workeroutput", None) or {}
+        for title, lines in output.get("summary_sections", {}).items():
+            self.sections.setdefault(title, set()).update(lines)
+
+    def pytest_terminal_summary(self, terminalreporter):
+        for title, lines in sorted(self.sections.items()):
+            terminalreporter.section(title)
+            for line in sorted(lines):
+                terminalreporter.write_line(line)
+
+
+def _cache_url_builders() -> None:
+    """Compile each route's URL builder once per test process instead of once per app.
+
+    Every test builds a new app, and about 80% of `create_app()` is werkzeug generating and
+    compiling, for each of the ~100 routes, two URL-builder functions. Such a function depends
+    only on what `Rule._compile_builder` reads (the rule's parsed parts, its defaults, their
+    converters) and takes the rule as its first argument (it is bound to each rule), so one
+    compiled for an identical rule of an earlier app is the very same code. The app under test
+    is unchanged; only the repeated compiling is skipped. Should werkzeug change that private
+    method, the cache stands aside and werkzeug compiles as usual.
+    """
+    from werkzeug.routing.rules import Rule
+
+    original = Rule.__dict__.get("_compile_builder")
+    if original is None or getattr(original, "_portal_test_cache", False):
+        return
+    builders: dict = {}
+
+    def compile_builder(self, append_unknown: bool = True):
+        try:
+            defaults = self.defaults or {}
+            key = (
+                self.rule,
+                tuple(self._trace),
+                tuple(sorted((name, repr(value)) for name, value in defaults.items())),
+                tuple((name, type(conv)) for name, conv in self._converters.items()),
+                append_unknown,
+            )
+            hash(key)
+        except (AttributeError, TypeError):
+            return original(self, append_unknown)
+        builder = builders.get(key)
+        if builder is None:
+            builder = builders[key] = original(self, append_unknown)
+        return builder
+
+    compile_builder._portal_test_cache = True
+    Rule._compile_builder = compile_builder
+
+
+class _TemplateCache(BytecodeCache):
+    """Jinja's compiled templates, shared by the apps of one test process.
+
+    Each test's new app has a Jinja environment of its own, which compiled every template a
+    test renders again (a third of the time of a view test). This is Jinja's own bytecode-cache
+    interface, kept in memory: a template is reused only while its source has the same checksum
+    (an edited template is compiled again), and only for an environment that parses the same way
+    (the settings below, identical for every app the tests build, are part of the key).
+    """
+
+    def __init__(self) -> None:
+        self._compiled: dict[str, tuple[str, object]] = {}
+
+    def get_bucket(self, environment, name, filename, source):
+        autoescape = environment.autoescape
+        settings = (
+            sorted(environment.extensions),
+            "callable" if callable(autoescape) else autoescape,
+            environment.finalize is not None,
+            environment.optimized,
+            environment.is_async,
+            environment.block_start_string,
+            environment.block_end_string,
+            environment.variable_start_string,
+            environment.variable_end_string,
+            environment.comment_start_string,
+            environment.comment_end_string,
+            environment.line_statement_prefix,
+            environment.line_comment_prefix,
+            environment.trim_blocks,
+            environment.lstrip_blocks,
+            environment.newline_sequence,
+            environment.keep_trailing_newline,
+        )
+        return super().get_bucket(environment, f"{settings!r}{name}", filename, source)
+
+    def load_bytecode(self, bucket) -> None:
+        found = self._compiled.get(bucket.key)
+        if found is not None and found[0] == bucket.checksum:
+            bucket.code = found[1]
+
+    def dump_bytecode(self, bucket) -> None:
+        self._compiled[bucket.key] = (bucket.checksum, bucket.code)
+
+
+TEMPLATE_CACHE = _TemplateCache()
 
 
 def _compile_translations() -> None:
@@ -89,6 +225,9 @@ def postgres_url(tmp_path_factory) -> str:
     admin_engine = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin_engine.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
+        # A throwaway database: no need to wait for each commit to reach the disk. Its data,
+        # locking and visibility are the same; only a crash of the server could lose it.
+        conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
     url = make_url(base).set(database=name).render_as_string(hide_password=False)
     _migrate(url, tmp_path_factory.mktemp("pg"))
     yield url
@@ -151,6 +290,7 @@ def app(database_url, tmp_path):
 
     app = create_app(base_test_config(database_url, tmp_path))
     app.test_client_class = PortalClient
+    app.jinja_env.bytecode_cache = TEMPLATE_CACHE
     if database_url.startswith("postgresql"):
         _truncate_all(app)
     limiter.reset()

@@ -338,12 +338,27 @@ def axe():
     return axe_check
 
 
+AXE_SUMMARY_TITLE = "axe-core violations seen in the browser tests (page, language)"
+
+
+def _axe_summary_lines() -> list[str]:
+    return [f"{path} [{lang}]: {line}" for (path, lang, _r, _i), line in sorted(AXE_SEEN.items())]
+
+
+def pytest_sessionfinish(session):
+    # A pytest-xdist worker hands its lines to the main process, which prints them for the
+    # whole run (tests/conftest.py, `_SummariesFromWorkers`).
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None and AXE_SEEN:
+        workeroutput.setdefault("summary_sections", {})[AXE_SUMMARY_TITLE] = _axe_summary_lines()
+
+
 def pytest_terminal_summary(terminalreporter):
     if not AXE_SEEN:
         return
-    terminalreporter.section("axe-core violations seen in the browser tests (page, language)")
-    for (path, lang, _rule, _impact), line in sorted(AXE_SEEN.items()):
-        terminalreporter.write_line(f"{path} [{lang}]: {line}")
+    terminalreporter.section(AXE_SUMMARY_TITLE)
+    for line in _axe_summary_lines():
+        terminalreporter.write_line(line)
 
 
 # People and UI helpers -------------------------------------------------------------------------
