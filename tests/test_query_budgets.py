@@ -36,9 +36,10 @@ BUDGETS = {
     # versions and consents.
     "section page": 17,
     # + the section and its report; the consultant's assignment (read four times: by the loader,
-    # the page and two permission checks); the latest version and all versions; annotations with
-    # authors, replies and anchored versions; items with versions and consents.
-    "big section reading page": 17,
+    # the page and two permission checks); the latest version and all versions; a page of
+    # annotations with authors and anchored versions (counted only when there is more than one
+    # page), the orphaned ones, their replies; items with versions and consents.
+    "big section reading page": 18,
     # + the report; a page of annotations (with authors and sections) and its count; consultants
     # (filter); sections (filter).
     "annotations list": 7,

@@ -591,11 +591,18 @@ def _render_version(section: Section, version: SectionVersion | None):
                 rendered[code] = _rendered_for_review(
                     section, version.body(code), code, can_annotate
                 )
-    annotations, orphans, replies = [], [], {}
+    comments, orphans, replies = None, [], {}
     if is_latest and not show_note:
-        for annotation in review.visible_annotations(current_user, section):
-            (orphans if annotation.is_orphan else annotations).append(annotation)
-        replies = review.reply_counts([a.id for a in annotations])
+        # A page of comments at a time, in the order of the text (a section may have a
+        # thousand); `comment` asks for the page listing that one (links back from a thread).
+        comments, orphans = review.reading_comments(
+            current_user,
+            section,
+            shown,
+            page=request.args.get("page", 1, type=int),
+            around=request.args.get("comment", type=int),
+        )
+        replies = review.reply_counts([a.id for a in comments.items])
     # Built once, not once per comment (a section may have a thousand).
     reply_labels = {
         count: ngettext(
@@ -621,7 +628,13 @@ def _render_version(section: Section, version: SectionVersion | None):
         is_latest=is_latest,
         can_annotate=can_annotate,
         can_decide=can_annotate and current_user.role is Role.CONSULTANT,
-        annotations=annotations,
+        comments=comments,
+        # What the pager keeps of the address (not `comment`: the page number replaces it).
+        comment_filters={
+            key: value
+            for key, value in {**request.args.to_dict(), "continue": 1}.items()
+            if key in ("version", "lang", "continue")
+        },
         orphans=orphans,
         replies=replies,
         reply_labels=reply_labels,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Row, func, select
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import Row, func, literal, select, tuple_
 from sqlalchemy.orm import aliased, selectinload
 
 from portal.accounts.models import User
@@ -94,13 +95,11 @@ def can_resolve(user: User, annotation: Annotation) -> bool:
     return is_editorial(user) or annotation.author_id == user.id
 
 
-def visible_annotations(user: User, section: Section) -> list[Row]:
-    """What the reading page lists of each annotation this person may see, in text order.
+COMMENTS_PER_PAGE = 50
 
-    Plain rows, not ORM objects (a section may have a thousand): id, kind, language, quote_exact,
-    pos_start, pos_end, anchored_version_id, anchored_number, anchor_method, is_orphan, body,
-    state and author_name.
-    """
+
+def _visible_annotations_stmt(user: User, section: Section):
+    """The reading page's columns of each annotation this person may see, in text order."""
     anchored = aliased(SectionVersion)
     stmt = (
         select(
@@ -127,7 +126,76 @@ def visible_annotations(user: User, section: Section) -> list[Row]:
     # section, or whose section is under independent review, sees only their own annotations.
     if not is_editorial(user) and (section.independent_review or not can_work_on(user, section)):
         stmt = stmt.where(Annotation.author_id == user.id)
-    return list(db.session.execute(stmt))
+    return stmt
+
+
+def visible_annotations(user: User, section: Section) -> list[Row]:
+    """What the reading page lists of each annotation this person may see, in text order.
+
+    Plain rows, not ORM objects (a section may have a thousand): id, kind, language, quote_exact,
+    pos_start, pos_end, anchored_version_id, anchored_number, anchor_method, is_orphan, body,
+    state and author_name.
+    """
+    return list(db.session.execute(_visible_annotations_stmt(user, section)))
+
+
+class AnnotationPage(Pagination):
+    """One page of `visible_annotations` rows (the pager partial reads it like any other)."""
+
+    def _query_items(self) -> list[Row]:
+        stmt = self._query_args["stmt"].limit(self.per_page).offset(self._query_offset)
+        return list(db.session.execute(stmt))
+
+    def _query_count(self) -> int:
+        if self.page == 1 and len(self.items) < self.per_page:
+            return len(self.items)  # all of them are on this page: no need to count
+        sub = self._query_args["stmt"].order_by(None).subquery()
+        return db.session.scalar(select(func.count()).select_from(sub)) or 0
+
+
+def reading_comments(
+    user: User,
+    section: Section,
+    languages: list[str],
+    *,
+    page: int = 1,
+    around: int | None = None,
+    per_page: int | None = None,
+) -> tuple[AnnotationPage, list[Row]]:
+    """What the reading page lists: the anchored annotations in `languages` this person may see,
+    a page at a time in the order of the text (so a page covers one stretch of it), and every
+    orphan (whose passage is gone) apart. `around` (an annotation id) asks for the page that
+    lists it, when it is listed at all. Rows as `visible_annotations` gives them.
+    """
+    per_page = per_page or COMMENTS_PER_PAGE
+    visible = _visible_annotations_stmt(user, section)
+    orphans = list(
+        db.session.execute(visible.where(Annotation.anchor_method == AnchorMethod.ORPHAN))
+    )
+    stmt = visible.where(
+        Annotation.language.in_(languages), Annotation.anchor_method != AnchorMethod.ORPHAN
+    )
+    if around is not None:
+        target = db.session.execute(
+            stmt.with_only_columns(Annotation.language, Annotation.pos_start).where(
+                Annotation.id == around
+            )
+        ).first()
+        if target is not None:
+            before = stmt.with_only_columns(Annotation.id).where(
+                tuple_(Annotation.language, Annotation.pos_start, Annotation.id)
+                < tuple_(literal(target.language), literal(target.pos_start), literal(around))
+            )
+            count = db.session.scalar(
+                select(func.count()).select_from(before.order_by(None).subquery())
+            )
+            page = (count or 0) // per_page + 1
+    args = {"per_page": per_page, "max_per_page": None, "error_out": False, "stmt": stmt}
+    result = AnnotationPage(page=max(page, 1), **args)
+    if not result.items and result.page > 1 and result.pages:
+        # Past the last page (the list shrank, or a hand-typed number): show the last one.
+        result = AnnotationPage(page=result.pages, **args)
+    return result, orphans
 
 
 def reply_counts(annotation_ids: list[int]) -> dict[int, int]:

@@ -35,7 +35,11 @@ def _reading_url(section: Section, annotation: Annotation | None = None) -> str:
         return url_for("reports.read", section_id=section.id, **{"continue": 1})
     # In the annotation's language: the reading page lists the comments on the text it shows.
     url = url_for(
-        "reports.read", section_id=section.id, lang=annotation.language, **{"continue": 1}
+        "reports.read",
+        section_id=section.id,
+        lang=annotation.language,
+        comment=annotation.id,
+        **{"continue": 1},
     )
     return url + f"#annotation-{annotation.id}"
 

@@ -430,6 +430,97 @@ def test_only_the_comments_on_the_language_shown_are_listed(app, world):
     assert set(listed(reading(client, world, lang="both"))) == {english, french}
 
 
+PASSAGES = ("Survivors", "trafficking", "debt bondage", "domestic work", "final chapter")
+
+
+def test_a_long_list_of_comments_comes_a_page_at_a_time_in_the_order_of_the_text(
+    app, world, monkeypatch
+):
+    monkeypatch.setattr(services, "COMMENTS_PER_PAGE", 2)
+    # Written out of order; listed in the order of the text.
+    ids = {passage: annotate(app, world, world.amara, passage) for passage in PASSAGES[::-1]}
+    in_text_order = [ids[passage] for passage in PASSAGES]
+    french = annotate(app, world, world.amara, SERVITUDE, language="fr")
+    client = signed_in(app, world.river)
+    first = reading(client, world, lang="en")
+    assert list(listed(first)) == in_text_order[:2]
+    assert "Comments 1 to 2 of 5, in the order of the text." in first.main
+    # Only the comments listed are drawn on the text (review.js reads their offsets).
+    drawn = [n.attrs["data-annotation-id"] for n in first.all("li", cls="portal-annotation")]
+    assert drawn == [str(i) for i in in_text_order[:2]]
+    pager = first.one("nav", cls="usa-pagination")
+    assert pager.attrs["aria-label"] == "Pages of comments"
+    (following,) = [a.attrs["href"] for a in pager.iter() if a.tag == "a"]
+    parts = urlsplit(following)
+    assert parse_qs(parts.query) == {"page": ["2"], "lang": ["en"], "continue": ["1"]}
+    assert parts.fragment == "annotations-heading"
+    second = Page(client.get(following))
+    assert list(listed(second)) == in_text_order[2:4]
+    assert "Comments 3 to 4 of 5, in the order of the text." in second.main
+    last = reading(client, world, lang="en", page=3)
+    assert list(listed(last)) == in_text_order[4:]
+    # A page past the end (the list shrank since the link was made) shows the last one.
+    assert list(listed(reading(client, world, lang="en", page=9))) == in_text_order[4:]
+    assert list(listed(reading(client, world, lang="en", page="x"))) == in_text_order[:2]
+    # The French text lists only its own comment, on one page, without a pager.
+    french_page = reading(client, world, lang="fr")
+    assert list(listed(french_page)) == [french]
+    assert not list(french_page.all("nav", cls="usa-pagination"))
+    assert "of 1, in the order of the text" not in french_page.main
+    # Side by side, both languages share the pages.
+    assert list(listed(reading(client, world, lang="both", page=3))) == [in_text_order[4], french]
+
+
+def test_a_comment_asked_for_opens_the_page_that_lists_it(app, world, monkeypatch):
+    monkeypatch.setattr(services, "COMMENTS_PER_PAGE", 2)
+    ids = [annotate(app, world, world.amara, passage) for passage in PASSAGES]
+    client = signed_in(app, world.river)
+    for index, annotation_id in enumerate(ids):
+        page = reading(client, world, lang="en", comment=annotation_id)
+        assert annotation_id in listed(page)
+        assert f"Comments {index // 2 * 2 + 1} to" in page.main
+    # An id that is not listed here (another language, or no such comment) opens the first page.
+    french = annotate(app, world, world.amara, SERVITUDE, language="fr")
+    assert list(listed(reading(client, world, lang="en", comment=french))) == ids[:2]
+    assert list(listed(reading(client, world, lang="en", comment=99999))) == ids[:2]
+    # The thread's way back to the text names the comment, so it lands on its page.
+    thread = Page(client.get(f"/annotations/{ids[4]}"))
+    (back,) = [a.attrs["href"] for a in thread.all("a") if a.text().strip() == "Back to the text"]
+    assert parse_qs(urlsplit(back).query)["comment"] == [str(ids[4])]
+    assert ids[4] in listed(Page(client.get(back)))
+
+
+def test_a_comment_saved_on_a_later_page_is_shown_when_the_reader_returns(
+    app, world, monkeypatch
+):
+    monkeypatch.setattr(services, "COMMENTS_PER_PAGE", 2)
+    for passage in PASSAGES[:4]:
+        annotate(app, world, world.river, passage)
+    client = signed_in(app, world.amara)
+    response = client.post_form(
+        f"/sections/{world.section}/annotate",
+        {"language": "en", **where(app, world, "final chapter"), "kind": "comment", "body": "Ok."},
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        saved = db.session.scalar(select(func.max(Annotation.id)))
+    page = Page(client.get(location(response)))
+    assert "Your comment is saved." in page.alerts()
+    assert saved in listed(page)
+    assert "Comments 5 to 5 of 5" in page.main
+
+
+def test_the_comment_pages_are_in_french_for_a_french_reader(app, world, monkeypatch):
+    monkeypatch.setattr(services, "COMMENTS_PER_PAGE", 2)
+    for passage in PASSAGES[:3]:
+        annotate(app, world, world.amara, passage)
+    client = signed_in(app, world.river)
+    client.post_form("/language", {"locale": "fr", "next": "/"})
+    page = reading(client, world, lang="en")
+    assert "Commentaires 1 à 2 sur 3, dans l’ordre du texte." in page.main
+    assert page.one("nav", cls="usa-pagination").attrs["aria-label"] == "Pages de commentaires"
+
+
 def test_orphans_are_listed_apart_with_a_link_to_their_version(app, world):
     orphan = annotate(app, world, world.amara, PARAGRAPH, body="Say how it ends.")
     kept = annotate(app, world, world.amara, "final chapter", body="Which chapter?")
