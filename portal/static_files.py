@@ -54,6 +54,8 @@ class StaticFolder:
         self.logger = logger
         self.writable = True
         self._versions: dict[str, tuple[int, int, str]] = {}
+        self.frozen = False
+        self._frozen: dict[str, str | None] = {}
 
     def path(self, filename: str) -> Path | None:
         """The file a static URL names, or None (outside the folder, missing, or a copy)."""
@@ -77,6 +79,20 @@ class StaticFolder:
         version = file_version(path)
         self._versions[filename] = (info.st_mtime_ns, info.st_size, version)
         return version
+
+    def url_version(self, filename: str) -> str | None:
+        """The version a page links to: `version`, or, once `frozen`, the version first seen.
+
+        In production the files change only with a new release, which restarts the workers;
+        freezing saves a `stat` per static URL on every page.
+        """
+        if not self.frozen:
+            return self.version(filename)
+        try:
+            return self._frozen[filename]
+        except KeyError:
+            version = self._frozen[filename] = self.version(filename)
+            return version
 
     def compressed_copies(self, path: Path) -> dict[str, Path]:
         """The file's up-to-date compressed copies by encoding, written first where missing.
@@ -179,6 +195,8 @@ def register_static_files(app: Flask) -> None:
     """Serve portal/static through `send_static_file`; give every static URL its version."""
     folder = StaticFolder(Path(app.root_path) / "static", app.logger)
     folder.compress_all()
+    # Development serves files as they are edited; a released portal's files are fixed.
+    folder.frozen = not (app.debug or app.testing)
     app.extensions["portal_static_folder"] = folder
     app.session_interface = StaticFreeSessionInterface()
     app.add_url_rule("/static/<path:filename>", endpoint="static", view_func=send_static_file)
@@ -186,6 +204,6 @@ def register_static_files(app: Flask) -> None:
     @app.url_defaults
     def add_static_version(endpoint: str, values: dict) -> None:
         if endpoint == "static" and "v" not in values:
-            version = folder.version(values.get("filename", ""))
+            version = folder.url_version(values.get("filename", ""))
             if version:
                 values["v"] = version

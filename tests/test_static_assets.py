@@ -341,6 +341,43 @@ def test_compressed_copies_are_written_again_when_the_file_changes(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
 
 
+def test_a_frozen_folder_links_to_the_version_first_seen(tmp_path):
+    """Production freezes the versions pages link to (files change only with a release)."""
+    style = tmp_path / "site.css"
+    style.write_text("body { color: #1b1b1b; }\n")
+    watching, frozen = (
+        StaticFolder(tmp_path, logging.getLogger("test")),
+        StaticFolder(tmp_path, logging.getLogger("test")),
+    )
+    frozen.frozen = True
+    first = file_version(style)
+    assert watching.url_version("site.css") == frozen.url_version("site.css") == first
+    assert frozen.url_version("missing.css") is None
+    style.write_text("main { margin: 0; }\n")
+    assert watching.url_version("site.css") == file_version(style) != first
+    assert frozen.url_version("site.css") == first
+    (tmp_path / "missing.css").write_text("a {}\n")
+    assert frozen.url_version("missing.css") is None
+
+
+def test_the_released_portal_freezes_its_static_versions_and_development_does_not(
+    app, database_url, tmp_path
+):
+    from portal import create_app
+    from tests.conftest import base_test_config
+
+    assert app.extensions["portal_static_folder"].frozen is False  # testing: files may change
+    production = create_app(
+        {**base_test_config(database_url, tmp_path), "PORTAL_ENV": "production", "TESTING": False}
+    )
+    try:
+        assert production.extensions["portal_static_folder"].frozen is True
+    finally:
+        with production.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
 def test_a_read_only_folder_serves_uncompressed_and_says_so_once(tmp_path, monkeypatch, caplog):
     folder = StaticFolder(tmp_path, logging.getLogger("test"))
     for name in ("a.css", "b.js"):
