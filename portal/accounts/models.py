@@ -7,7 +7,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, case, cast, literal
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -77,6 +77,17 @@ class User(UserMixin, Base):
         if self.anonymised_at is not None:
             return str(_l("Former consultant %(number)d", number=self.id))
         return self.stored_display_name
+
+    @classmethod
+    def display_name_column(cls):
+        """`display_name` as SQL, for plain-row queries: an anonymised person's neutral name in
+        the current language, built by the database from the same translated message."""
+        template = str(_l("Former consultant %(number)d", number=-1))
+        prefix, _sep, suffix = template.partition("-1")
+        return case(
+            (cls.anonymised_at.is_(None), cls.stored_display_name),
+            else_=literal(prefix) + cast(cls.id, String) + literal(suffix),
+        )
 
     @display_name.inplace.setter
     def _display_name_setter(self, value: str) -> None:

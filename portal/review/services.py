@@ -115,7 +115,7 @@ def _visible_annotations_stmt(user: User, section: Section):
             (Annotation.anchor_method == AnchorMethod.ORPHAN).label("is_orphan"),
             Annotation.body,
             Annotation.state,
-            User.display_name.label("author_name"),
+            User.display_name_column().label("author_name"),
         )
         .join(User, User.id == Annotation.author_id)
         .join(anchored, anchored.id == Annotation.anchored_version_id)
