@@ -91,9 +91,10 @@ def annotate(section_id: int):
             db.session.rollback()
             form.body.errors.append(error.message)
         else:
+            back = _reading_url(section, annotation)  # before the commit expires what it reads
             db.session.commit()
             flash(_("Your comment is saved."), "success")
-            return redirect(_reading_url(section, annotation))
+            return redirect(back)
     if not form.submission_key.data:
         form.submission_key.data = uuid.uuid4().hex
     if passage is None and not form.errors:
