@@ -157,14 +157,47 @@ def register_commands(app: Flask) -> None:
 
 
 def register_templating(app: Flask) -> None:
-    from flask_babel import format_date, format_datetime, format_decimal
+    from datetime import datetime
+    from functools import lru_cache
+
+    from babel import dates
+    from flask_babel import format_decimal, get_babel, get_locale, get_timezone, to_user_timezone
 
     from portal.accounts.models import LOCALES, Role
 
+    @lru_cache(maxsize=8192)
+    def formatted(kind: str, fmt: str | None, value, locale, tzinfo) -> str:
+        """Flask-Babel's format_datetime/format_date of `value` in this locale and time zone.
+
+        The text of a moment in a locale and zone never changes, and pages show hundreds of
+        dates (formatting one costs about 30 µs), so each worker remembers the recent ones.
+        `locale` and `tzinfo` are Flask-Babel's current ones, passed in to be part of the key.
+        """
+        # Flask-Babel's steps: the format by default, or a named one, may be set by
+        # Babel(date_formats=...).
+        formats = get_babel().instance.date_formats
+        pattern = formats[kind] if fmt is None else fmt
+        if pattern in ("short", "medium", "full", "long"):
+            pattern = formats[f"{kind}.{pattern}"] or pattern
+        if kind == "datetime":
+            return dates.format_datetime(value, pattern, tzinfo=tzinfo, locale=locale)
+        day = to_user_timezone(value) if isinstance(value, datetime) else value
+        return dates.format_date(day, pattern, locale=locale)
+
+    def date_filter(kind: str):
+        """The `datetime` or `date` filter (empty for no value)."""
+
+        def format_value(value, fmt="medium"):
+            if not value:
+                return ""
+            return formatted(kind, fmt, value, get_locale(), get_timezone())
+
+        return format_value
+
     app.jinja_env.globals.update(Role=Role, LOCALES=LOCALES)
     app.jinja_env.filters.update(
-        datetime=lambda value, fmt="medium": format_datetime(value, fmt) if value else "",
-        date=lambda value, fmt="medium": format_date(value, fmt) if value else "",
+        datetime=date_filter("datetime"),
+        date=date_filter("date"),
         number=format_decimal,
     )
 
