@@ -25,9 +25,9 @@ from tests.conftest import PASSWORD
 # Statements per page, the same on SQLite and PostgreSQL. Every page starts with loading the
 # signed-in account and counts their unread notifications for the header: 2 of each budget.
 BUDGETS = {
-    # + a page of assignments and its count; the items waiting for their decision, with versions,
-    # sections and the consultant's own sign-offs; their current away period.
-    "consultant dashboard": 9,
+    # + a page of assignments and its count; the items waiting for their decision (with latest
+    # versions and sections) and the consultant's own sign-offs; their current away period.
+    "consultant dashboard": 7,
     # + the report; active consultants (filter); a page of sections and its count; their
     # assignments; the grid's consultants; their away periods.
     "editor report page": 9,
@@ -43,9 +43,10 @@ BUDGETS = {
     # + the report; a page of annotations (with authors and sections) and its count; consultants
     # (filter); sections (filter).
     "annotations list": 7,
-    # + the report; sections with versions; decisions with versions and consultants; working
-    # consultants; items with versions and consents; sign-offs with versions and consultants.
-    "clearance report": 15,
+    # + the report; sections with their latest version; decisions (with version numbers and
+    # consultant names); working consultants; items with their latest version; their consents;
+    # sign-offs (with version numbers and consultant names).
+    "clearance report": 9,
     # + a page of notifications and its count.
     "notifications": 4,
     # + the item; its section (twice: the loader's is not kept); versions and their one other

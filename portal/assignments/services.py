@@ -9,8 +9,8 @@ import re
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import Row, case, func, select
+from sqlalchemy.orm import joinedload, load_only
 
 from portal.accounts.models import Role, User
 from portal.assignments.models import (
@@ -261,10 +261,12 @@ def reading_assignment(user: User, section: Section) -> Assignment | None:
     return assignment if assignment is not None and assignment.lets_read() else None
 
 
-def active_consultants() -> list[User]:
+def active_consultants() -> list[Row]:
+    """Active consultants by display name, as plain rows of `id` and `display_name` (the editors'
+    choices of a consultant list them all)."""
     return list(
-        db.session.scalars(
-            select(User)
+        db.session.execute(
+            select(User.id, User.display_name)
             .where(User.role == Role.CONSULTANT, User.active.is_(True))
             .order_by(User.display_name)
         )
@@ -284,8 +286,9 @@ def report_matrix(
 ):
     """The editor's sections x consultants grid for one report, filtered and paginated.
 
-    Three queries whatever the size: a page of sections, their assignments, and the consultants
-    who appear as columns.
+    Three queries whatever the size (and the page's count): a page of sections, their
+    assignments, and the consultants who appear as columns, as plain rows of `id` and
+    `display_name`. The assignments have only the columns the grid shows loaded.
     """
     sections = select(Section).where(Section.report_id == report_id)
     if query:
@@ -314,12 +317,22 @@ def report_matrix(
     cells: dict[tuple[int, int], Assignment] = {}
     if section_ids:
         for assignment in db.session.scalars(
-            select(Assignment).where(Assignment.section_id.in_(section_ids))
+            select(Assignment)
+            .where(Assignment.section_id.in_(section_ids))
+            .options(
+                load_only(
+                    Assignment.section_id,
+                    Assignment.consultant_id,
+                    Assignment.state,
+                    Assignment.due_on,
+                    Assignment.extension_state,
+                )
+            )
         ):
             cells[(assignment.section_id, assignment.consultant_id)] = assignment
     consultants = list(
-        db.session.scalars(
-            select(User)
+        db.session.execute(
+            select(User.id, User.display_name)
             .where(
                 User.id.in_(
                     select(Assignment.consultant_id)

@@ -14,7 +14,7 @@ from portal.assignments.forms import (
     ExtensionAnswerForm,
     ExtensionRequestForm,
 )
-from portal.assignments.models import OPEN_STATES, Assignment
+from portal.assignments.models import OPEN_STATES, Assignment, AssignmentState
 from portal.availability import services as availability
 from portal.errors import DomainError
 from portal.extensions import db
@@ -77,6 +77,7 @@ def dashboard():
         per_page=PER_PAGE,
         error_out=False,
     )
+    from portal.media.models import ItemKind
     from portal.media.services import review_queue
 
     return render_template(
@@ -85,6 +86,12 @@ def dashboard():
         today=utcnow().date(),
         review_queue=review_queue(current_user),
         away_now=availability.current_period(current_user),
+        # Titles translated once per page, not once per row (each `.title` translates anew).
+        kind_titles={kind: kind.title for kind in ItemKind},
+        state_titles={state: state.title for state in AssignmentState},
+        # "/items/<id>" and "/assignments/<id>" without a url_for per row: the prefix, then the id.
+        item_prefix=url_for("media.item", item_id=0).removesuffix("0"),
+        assignment_prefix=url_for("assignments.assignment", assignment_id=0).removesuffix("0"),
     )
 
 

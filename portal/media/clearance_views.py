@@ -5,15 +5,17 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Response, abort, render_template, request
+from flask import Response, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 
 from portal.accounts.models import Role, User
 from portal.audit.services import record
 from portal.exports import csv_cell
 from portal.extensions import db
 from portal.media import bp, services
+from portal.media.models import ConsentState, ItemKind
 from portal.reports.models import EDITORIAL_ROLES
 from portal.reports.views import get_report
 from portal.security import roles
@@ -38,6 +40,23 @@ def _consultants() -> list[User]:
     )
 
 
+def _row_messages(rows: list[services.ClearanceRow]) -> dict:
+    """The table's messages with a number or a date, translated once (Markup, as the template's
+    own _() gives): "Version N" and "version N" for each number shown, "until %(date)s" to format
+    per row."""
+    version, decided_on, until = (
+        Markup(text)  # noqa: S704  (translations)
+        for text in (_("Version %(number)d"), _("version %(number)d"), _("until %(date)s"))
+    )
+    numbers = {row.version_number for row in rows if row.version_number is not None}
+    numbers |= {decision.version_number for row in rows for decision in row.decisions}
+    return {
+        "version": {number: version % {"number": number} for number in numbers},
+        "decided_on": {number: decided_on % {"number": number} for number in numbers},
+        "until": until,
+    }
+
+
 @bp.get("/reports/<int:report_id>/clearance")
 @roles(*EDITORIAL_ROLES)
 def clearance(report_id: int):
@@ -51,6 +70,13 @@ def clearance(report_id: int):
         consultant=consultant,
         consultants=_consultants(),
         cleared=sum(1 for row in rows if row.cleared),
+        # Hundreds of rows: titles and messages translated once, links built from a prefix.
+        kind_titles={kind: kind.title for kind in ItemKind},
+        consent_titles={state: state.title for state in ConsentState},
+        messages=_row_messages(rows),
+        section_prefix=url_for("reports.section", section_id=0).removesuffix("0"),
+        item_prefix=url_for("media.item", item_id=0).removesuffix("0"),
+        warning_icon=url_for("static", filename="vendor/uswds/img/usa-icons/warning.svg"),
     )
 
 
@@ -108,9 +134,9 @@ def clearance_csv(report_id: int):
             tail = ["", "", "", "", ""]
             if decision is not None:
                 tail = [
-                    decision.consultant.display_name,
-                    decision.decision.title,
-                    decision.version.number,
+                    decision.consultant_name,
+                    decision.title,
+                    decision.version_number,
                     "yes" if decision.id in row.stale_ids else "no",
                     decision.created_at.isoformat(),
                 ]

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, func, select, update
-from sqlalchemy.orm import defer, selectinload
+from sqlalchemy import Row, exists, func, select, update
+from sqlalchemy.orm import Bundle, selectinload
 
 from portal.accounts.models import User
 from portal.assignments.models import Assignment
@@ -37,8 +38,9 @@ from portal.media.models import (
     fingerprint,
 )
 from portal.models import insert_unless_conflict, utcnow
-from portal.reports.models import Report, Section, SectionVersion
+from portal.reports.models import Report, Section, SectionState, SectionVersion
 from portal.reports.services import EditConflict
+from portal.review.models import Decision, SectionDecision
 from portal.review.services import WORKING_STATES, can_work_on, is_editorial
 
 MAX_NOTE = 2000
@@ -652,54 +654,71 @@ def working_consultants_of(section_ids: list[int]) -> dict[int, list[User]]:
     return working
 
 
-def review_queue(consultant: User) -> list[tuple[MediaItem, MediaVersion, bool]]:
+def review_queue(consultant: User) -> list[tuple[Row, Row, bool]]:
     """Items waiting for this consultant's decision: each with its latest version and whether
-    they are asked again (because they decided on an earlier version)."""
-    sections = select(Assignment.section_id).where(
-        Assignment.consultant_id == consultant.id, Assignment.state.in_(WORKING_STATES)
+    they are asked again (because they decided on an earlier version).
+
+    Plain rows, not ORM objects, for the dashboard: `item` has the item's `id`, `kind` and its
+    section's titles (`section_title_en`, `section_title_fr`); `version` has the version's `id`,
+    titles, captions and content notes.
+    """
+    item = Bundle(
+        "item",
+        MediaItem.id,
+        MediaItem.kind,
+        Section.title_en.label("section_title_en"),
+        Section.title_fr.label("section_title_fr"),
     )
-    live = (MediaItem.section_id.in_(sections), MediaItem.archived_at.is_(None))
-    newest = (
-        select(MediaVersion.item_id, func.max(MediaVersion.number).label("number"))
-        .join(MediaItem, MediaItem.id == MediaVersion.item_id)
-        .where(*live)
-        .group_by(MediaVersion.item_id)
-        .subquery()
+    version = Bundle(
+        "version",
+        MediaVersion.id,
+        MediaVersion.caption_en,
+        MediaVersion.caption_fr,
+        MediaVersion.title_en,
+        MediaVersion.title_fr,
+        MediaVersion.content_note_en,
+        MediaVersion.content_note_fr,
     )
-    # Only each item's latest version, and not a narrative's text: the dashboard names them.
+    later = MediaVersion.__table__.alias()  # a table alias: much cheaper to build than aliased()
+    latest_number = (
+        select(func.max(later.c.number)).where(later.c.item_id == MediaItem.id).scalar_subquery()
+    )
+    # The live items on the sections the consultant works on, each with only its latest version,
+    # and only what the dashboard names them by.
     rows = db.session.execute(
-        select(MediaItem, MediaVersion)
-        .join(newest, newest.c.item_id == MediaItem.id)
-        .join(
+        select(item, version)
+        .join_from(
+            MediaItem,
             MediaVersion,
-            (MediaVersion.item_id == MediaItem.id) & (MediaVersion.number == newest.c.number),
+            (MediaVersion.item_id == MediaItem.id) & (MediaVersion.number == latest_number),
         )
-        .where(*live)
+        .join(Section, Section.id == MediaItem.section_id)
+        .join(
+            Assignment,
+            (Assignment.section_id == MediaItem.section_id)
+            & (Assignment.consultant_id == consultant.id),
+        )
+        .where(Assignment.state.in_(WORKING_STATES), MediaItem.archived_at.is_(None))
         .order_by(MediaItem.section_id, MediaItem.kind, MediaItem.id)
-        .options(
-            defer(MediaVersion.body_en),
-            defer(MediaVersion.body_fr),
-            selectinload(MediaItem.section),
-        )
     ).all()
     # The consultant's own latest record on each item, read in one query for all of them.
-    mine_on: dict[int, SignOff] = {}
+    mine_on: dict[int, tuple[SignOffDecision, int]] = {}
     if rows:
-        for row in db.session.scalars(
-            select(SignOff)
+        for item_id, decision, version_id in db.session.execute(
+            select(SignOff.item_id, SignOff.decision, SignOff.version_id)
             .where(
                 SignOff.consultant_id == consultant.id,
                 SignOff.item_id.in_([item.id for item, _version in rows]),
             )
             .order_by(SignOff.created_at, SignOff.id)
         ):
-            mine_on[row.item_id] = row
+            mine_on[item_id] = (decision, version_id)
     queue = []
     for item, latest in rows:
-        mine = mine_on.get(item.id)
-        if mine is None or mine.decision is SignOffDecision.WITHDRAWN:
+        decision, version_id = mine_on.get(item.id, (None, None))
+        if decision is None or decision is SignOffDecision.WITHDRAWN:
             queue.append((item, latest, False))
-        elif mine.version_id != latest.id:
+        elif version_id != latest.id:
             queue.append((item, latest, True))
     return queue
 
@@ -790,6 +809,53 @@ def delete_region(user: User, region: PhotoRegion) -> None:
 
 
 # Clearance ------------------------------------------------------------------------------------
+#
+# A report may list hundreds of sections and items: everything is read as plain rows (only the
+# columns the report shows, in a fixed number of queries), and every title and message is
+# translated once per report, then formatted per row.
+
+
+@dataclass(slots=True)
+class ClearanceDecision:
+    """A consultant's latest decision on a section or an item, as the clearance report lists it."""
+
+    id: int
+    consultant_id: int
+    consultant_name: str
+    version_id: int
+    version_number: int
+    decision: object  # a review Decision (sections) or a SignOffDecision (items)
+    created_at: datetime
+    title: str  # the decision's title, translated
+
+
+@dataclass(slots=True)
+class ClearanceVersion:
+    """What the report shows of an item's latest version."""
+
+    id: int
+    number: int
+    caption_en: str | None
+    caption_fr: str | None
+    title_en: str | None
+    title_fr: str | None
+
+
+@dataclass
+class ClearanceItem:
+    """What the report needs of a photo or narrative: its latest version, and its consent records
+    (plain rows of what `item_consent` reads)."""
+
+    id: int
+    section_id: int
+    kind: ItemKind
+    identifiable_people: bool
+    latest: ClearanceVersion | None
+    consents: list[Row] = field(default_factory=list)
+
+    # The same rules as a MediaItem's.
+    is_photo = MediaItem.is_photo
+    needs_consent = MediaItem.needs_consent
 
 
 @dataclass
@@ -797,11 +863,11 @@ class ClearanceRow:
     """One section, photo or narrative on the clearance report."""
 
     kind: str  # "section" | "photo" | "narrative"
-    obj: object
-    section: Section
+    obj: object  # the section (as `section`) or a ClearanceItem
+    section: Row  # id, title_en, title_fr, state, version_id and version_number (its latest)
     version_number: int | None
     state_title: str
-    decisions: list  # SectionDecision or SignOff rows, current and stale
+    decisions: list[ClearanceDecision]  # current and stale
     stale_ids: set[int]
     consent: ConsentSummary | None
     blockers: list[str]
@@ -811,74 +877,264 @@ class ClearanceRow:
         return not self.blockers
 
 
+class _ClearanceTexts:
+    """The report's titles and messages, translated once; those with a name or a number are
+    formatted per row with %."""
+
+    def __init__(self) -> None:
+        self.section_states = {state: state.title for state in SectionState}
+        self.section_decisions = {decision: decision.title for decision in Decision}
+        self.sign_offs = {decision: decision.title for decision in SignOffDecision}
+        self.consent_states = {state: state.title for state in ConsentState}
+        self.awaiting = gettext("Awaiting decisions")
+        self.no_text = gettext("No version of the text has been published yet.")
+        self.no_decision = gettext("No consultant has given a decision on this version yet.")
+        self.changes_requested = gettext("Changes requested by %(name)s.")
+        self.not_approved = gettext("Not approved by %(name)s.")
+        self.with_changes = gettext(
+            "%(name)s approved with changes: a new version with the changes needs their decision."
+        )
+        self.decided_earlier = gettext(
+            "%(name)s decided on version %(number)d; a newer version waits for them."
+        )
+        self.waiting = gettext("Waiting for a decision from %(name)s.")
+        self.former_consultant = gettext("Former consultant %(number)d")
+
+    def name(self, row: Row) -> str:
+        """A consultant's display name from a plain row (consultant_id, display_name and
+        anonymised_at), as User.display_name words it: anonymised people are named neutrally."""
+        if row.anonymised_at is not None:
+            return self.former_consultant % {"number": row.consultant_id}
+        return row.display_name
+
+
+def _clearance_sections(report: Report, consultant: User | None) -> list[Row]:
+    """The report's live sections in order, each with its latest version's id and number (None
+    without one); only those offered to `consultant` when given."""
+    newest = (
+        select(SectionVersion.section_id, func.max(SectionVersion.number).label("number"))
+        .join(Section, Section.id == SectionVersion.section_id)
+        .where(Section.report_id == report.id)
+        .group_by(SectionVersion.section_id)
+        .subquery()
+    )
+    stmt = (
+        select(
+            Section.id,
+            Section.title_en,
+            Section.title_fr,
+            Section.state,
+            SectionVersion.id.label("version_id"),
+            SectionVersion.number.label("version_number"),
+        )
+        .outerjoin(newest, newest.c.section_id == Section.id)
+        .outerjoin(
+            SectionVersion,
+            (SectionVersion.section_id == Section.id) & (SectionVersion.number == newest.c.number),
+        )
+        .where(Section.report_id == report.id, Section.archived_at.is_(None))
+        .order_by(Section.position, Section.id)
+    )
+    if consultant is not None:
+        stmt = stmt.where(
+            Section.id.in_(
+                select(Assignment.section_id).where(Assignment.consultant_id == consultant.id)
+            )
+        )
+    return list(db.session.execute(stmt))
+
+
+def _clearance_items(section_ids: list[int]) -> dict[int, list[ClearanceItem]]:
+    """The sections' live items (section id -> items), with latest versions and consents."""
+    items: dict[int, list[ClearanceItem]] = {}
+    if not section_ids:
+        return items
+    newest = (
+        select(MediaVersion.item_id, func.max(MediaVersion.number).label("number"))
+        .join(MediaItem, MediaItem.id == MediaVersion.item_id)
+        .where(MediaItem.section_id.in_(section_ids))
+        .group_by(MediaVersion.item_id)
+        .subquery()
+    )
+    by_id: dict[int, ClearanceItem] = {}
+    for item_id, section_id, kind, identifiable, *version in db.session.execute(
+        select(
+            MediaItem.id,
+            MediaItem.section_id,
+            MediaItem.kind,
+            MediaItem.identifiable_people,
+            # The ClearanceVersion.
+            MediaVersion.id,
+            MediaVersion.number,
+            MediaVersion.caption_en,
+            MediaVersion.caption_fr,
+            MediaVersion.title_en,
+            MediaVersion.title_fr,
+        )
+        .outerjoin(newest, newest.c.item_id == MediaItem.id)
+        .outerjoin(
+            MediaVersion,
+            (MediaVersion.item_id == MediaItem.id) & (MediaVersion.number == newest.c.number),
+        )
+        .where(MediaItem.section_id.in_(section_ids), MediaItem.archived_at.is_(None))
+        .order_by(MediaItem.kind, MediaItem.id)
+    ):
+        latest = ClearanceVersion(*version) if version[0] is not None else None
+        item = ClearanceItem(item_id, section_id, kind, identifiable, latest)
+        by_id[item_id] = item
+        items.setdefault(section_id, []).append(item)
+    if by_id:
+        for consent in db.session.execute(
+            select(
+                ConsentRecord.item_id,
+                ConsentRecord.id,
+                ConsentRecord.replaces_id,
+                ConsentRecord.expires_on,
+                ConsentRecord.withdrawn_on,
+            )
+            .where(ConsentRecord.item_id.in_(list(by_id)))
+            .order_by(ConsentRecord.id)
+        ):
+            by_id[consent.item_id].consents.append(consent)
+    return items
+
+
+def _latest_decisions(
+    texts: _ClearanceTexts, owner_ids: list[int], *, model, owner, version, titles: dict
+) -> dict[int, dict[int, ClearanceDecision]]:
+    """Each consultant's latest decision (owner id -> consultant id -> decision, in the order of
+    their first one) on these sections (model SectionDecision, owner SectionDecision.section_id,
+    version SectionVersion) or items (SignOff, SignOff.item_id, MediaVersion)."""
+    newest: dict[int, dict[int, Row]] = {}
+    if not owner_ids:
+        return {}
+    for row in db.session.execute(
+        select(
+            owner.label("owner_id"),
+            model.id,
+            model.consultant_id,
+            User.display_name,
+            User.anonymised_at,
+            model.version_id,
+            version.number,
+            model.decision,
+            model.created_at,
+        )
+        .join(User, User.id == model.consultant_id)
+        .join(version, version.id == model.version_id)
+        .where(owner.in_(owner_ids))
+        .order_by(model.created_at, model.id)
+    ):
+        newest.setdefault(row.owner_id, {})[row.consultant_id] = row
+    return {
+        owner_id: {
+            consultant_id: ClearanceDecision(
+                id=row.id,
+                consultant_id=consultant_id,
+                consultant_name=texts.name(row),
+                version_id=row.version_id,
+                version_number=row.number,
+                decision=row.decision,
+                created_at=row.created_at,
+                title=titles[row.decision],
+            )
+            for consultant_id, row in rows.items()
+        }
+        for owner_id, rows in newest.items()
+    }
+
+
+def _working_consultant_names(
+    texts: _ClearanceTexts, section_ids: list[int]
+) -> dict[int, list[tuple[int, str]]]:
+    """Consultants at work on each section (section id -> their ids and display names): their
+    word is expected on the section and its items."""
+    working: dict[int, list[tuple[int, str]]] = {}
+    if not section_ids:
+        return working
+    for row in db.session.execute(
+        select(
+            Assignment.section_id,
+            User.id.label("consultant_id"),
+            User.display_name,
+            User.anonymised_at,
+        )
+        .select_from(User)
+        .join(Assignment, Assignment.consultant_id == User.id)
+        .where(Assignment.section_id.in_(section_ids), Assignment.state.in_(WORKING_STATES))
+        .order_by(Assignment.offered_at)
+    ):
+        working.setdefault(row.section_id, []).append((row.consultant_id, texts.name(row)))
+    return working
+
+
+def _split_decisions(
+    newest: dict[int, ClearanceDecision], latest_version_id: int | None
+) -> tuple[list[ClearanceDecision], list[ClearanceDecision]]:
+    """Current decisions (on the latest version) and stale ones; withdrawals are neither."""
+    current, stale = [], []
+    for row in newest.values():
+        if row.decision is SignOffDecision.WITHDRAWN:
+            continue
+        if latest_version_id is not None and row.version_id == latest_version_id:
+            current.append(row)
+        else:
+            stale.append(row)
+    return current, stale
+
+
 def _waiting_blockers(
-    section: Section, decided: set[int], stale: list, working: list[User] | None = None
+    texts: _ClearanceTexts,
+    decided: set[int],
+    stale: list[ClearanceDecision],
+    working: list[tuple[int, str]],
 ) -> list[str]:
     blockers = []
     stale_by = {row.consultant_id: row for row in stale}
-    if working is None:
-        working = working_consultants(section)
-    for consultant in working:
-        if consultant.id in decided:
+    for consultant_id, name in working:
+        if consultant_id in decided:
             continue
-        if consultant.id in stale_by:
-            blockers.append(
-                str(
-                    _l(
-                        "%(name)s decided on version %(number)d; a newer version waits for them.",
-                        name=consultant.display_name,
-                        number=stale_by[consultant.id].version.number,
-                    )
-                )
-            )
+        if consultant_id in stale_by:
+            number = stale_by[consultant_id].version_number
+            blockers.append(texts.decided_earlier % {"name": name, "number": number})
         else:
-            blockers.append(
-                str(_l("Waiting for a decision from %(name)s.", name=consultant.display_name))
-            )
+            blockers.append(texts.waiting % {"name": name})
     return blockers
 
 
-def _decision_blockers(current: list, refused) -> list[str]:
+def _decision_blockers(
+    texts: _ClearanceTexts, current: list[ClearanceDecision], refused: str
+) -> list[str]:
     """What current decisions hold back; `refused` words the most cautious one (%(name)s)."""
     blockers = []
     for row in current:
         if row.decision.value == "approve":
             continue
         if row.decision.value == "approve_with_changes":
-            blockers.append(
-                str(
-                    _l(
-                        "%(name)s approved with changes: a new version with the changes needs "
-                        "their decision.",
-                        name=row.consultant.display_name,
-                    )
-                )
-            )
+            blockers.append(texts.with_changes % {"name": row.consultant_name})
         else:
-            blockers.append(str(refused) % {"name": row.consultant.display_name})
+            blockers.append(refused % {"name": row.consultant_name})
     return blockers
 
 
 def _section_row(
-    section: Section,
+    texts: _ClearanceTexts,
+    section: Row,
     consultant: User | None,
-    decisions: tuple[list, list] | None = None,
-    working: list[User] | None = None,
+    newest: dict[int, ClearanceDecision],
+    working: list[tuple[int, str]],
 ) -> ClearanceRow:
-    """`decisions` (current, stale) and `working` consultants, when the caller read them."""
-    from portal.review import services as review
-
-    current, stale = decisions if decisions is not None else review.current_decisions(section)
-    latest = section.versions[-1] if section.versions else None
+    """`newest`: each consultant's latest decision on the section; `working`: who is at work."""
+    current, stale = _split_decisions(newest, section.version_id)
     blockers: list[str] = []
-    if latest is None:
-        blockers.append(str(_l("No version of the text has been published yet.")))
+    if section.version_id is None:
+        blockers.append(texts.no_text)
     else:
-        blockers += _decision_blockers(current, _l("Changes requested by %(name)s."))
-        waiting = _waiting_blockers(section, {d.consultant_id for d in current}, stale, working)
+        blockers += _decision_blockers(texts, current, texts.changes_requested)
+        waiting = _waiting_blockers(texts, {d.consultant_id for d in current}, stale, working)
         blockers += waiting
         if not current and not waiting:
-            blockers.append(str(_l("No consultant has given a decision on this version yet.")))
+            blockers.append(texts.no_decision)
     decisions = current + stale
     if consultant is not None:
         decisions = [d for d in decisions if d.consultant_id == consultant.id]
@@ -886,8 +1142,8 @@ def _section_row(
         kind="section",
         obj=section,
         section=section,
-        version_number=latest.number if latest else None,
-        state_title=section.state.title,
+        version_number=section.version_number,
+        state_title=texts.section_states[section.state],
         decisions=decisions,
         stale_ids={d.id for d in stale},
         consent=None,
@@ -896,37 +1152,38 @@ def _section_row(
 
 
 def item_clearance(
-    item: MediaItem,
-    consultant: User | None = None,
-    *,
-    records: dict[int, SignOff] | None = None,
-    working: list[User] | None = None,
+    texts: _ClearanceTexts,
+    item: ClearanceItem,
+    section: Row,
+    consultant: User | None,
+    newest: dict[int, ClearanceDecision],
+    working: list[tuple[int, str]],
+    today: date,
 ) -> ClearanceRow:
-    """`records` (its `latest_records`) and `working` consultants, when the caller read them."""
-    decisions = item_decisions(item, records)
-    consent = item_consent(item)
+    """`newest`: each consultant's latest sign-off on the item; `working`: who is at work on its
+    section."""
+    current, stale = _split_decisions(newest, item.latest.id if item.latest else None)
+    consent = item_consent(item, today)
     blockers: list[str] = []
     if consent.blocks:
-        blockers.append(consent.state.title)
-    blockers += _decision_blockers(decisions.current, _l("Not approved by %(name)s."))
-    waiting = _waiting_blockers(
-        item.section, {s.consultant_id for s in decisions.current}, decisions.stale, working
-    )
+        blockers.append(texts.consent_states[consent.state])
+    blockers += _decision_blockers(texts, current, texts.not_approved)
+    waiting = _waiting_blockers(texts, {s.consultant_id for s in current}, stale, working)
     blockers += waiting
-    if not decisions.current and not waiting:
-        blockers.append(str(_l("No consultant has given a decision on this version yet.")))
-    rows = decisions.current + decisions.stale
+    if not current and not waiting:
+        blockers.append(texts.no_decision)
+    rows = current + stale
     if consultant is not None:
         rows = [r for r in rows if r.consultant_id == consultant.id]
-    state = decisions.state
+    state = ItemDecisions(current, stale).state
     return ClearanceRow(
         kind=item.kind.value,
         obj=item,
-        section=item.section,
+        section=section,
         version_number=item.latest.number if item.latest else None,
-        state_title=state.title if state else str(_l("Awaiting decisions")),
+        state_title=texts.sign_offs[state] if state else texts.awaiting,
         decisions=rows,
-        stale_ids={s.id for s in decisions.stale},
+        stale_ids={s.id for s in stale},
         consent=consent,
         blockers=blockers,
     )
@@ -938,45 +1195,38 @@ def clearance(report: Report, consultant: User | None = None) -> list[ClearanceR
     A fixed number of queries however large the report: each kind of row is read for all
     sections (or items) at once.
     """
-    from portal.review import services as review
-
-    rows: list[ClearanceRow] = []
-    assigned: set[int] | None = None
-    if consultant is not None:
-        assigned = set(
-            db.session.scalars(
-                select(Assignment.section_id).where(Assignment.consultant_id == consultant.id)
-            )
-        )
-    sections = [
-        section
-        for section in db.session.scalars(
-            select(Section)
-            .where(Section.report_id == report.id)
-            .order_by(Section.position, Section.id)
-            # The report needs each version's number, not its text (long, in two languages).
-            .options(
-                selectinload(Section.versions)
-                .defer(SectionVersion.body_en)
-                .defer(SectionVersion.body_fr)
-            )
-        )
-        if not section.is_archived and (assigned is None or section.id in assigned)
-    ]
+    texts = _ClearanceTexts()
+    today = utcnow().date()
+    sections = _clearance_sections(report, consultant)
     ids = [section.id for section in sections]
-    decisions = review.decisions_by_section(
-        {section.id: section.versions[-1] if section.versions else None for section in sections}
+    section_decisions = _latest_decisions(
+        texts,
+        ids,
+        model=SectionDecision,
+        owner=SectionDecision.section_id,
+        version=SectionVersion,
+        titles=texts.section_decisions,
     )
-    working = working_consultants_of(ids)
-    items = items_of_sections(ids)
-    records = latest_records_of(
-        [item for section_items in items.values() for item in section_items]
+    working = _working_consultant_names(texts, ids)
+    items = _clearance_items(ids)
+    sign_offs = _latest_decisions(
+        texts,
+        [item.id for section_items in items.values() for item in section_items],
+        model=SignOff,
+        owner=SignOff.item_id,
+        version=MediaVersion,
+        titles=texts.sign_offs,
     )
+    rows: list[ClearanceRow] = []
     for section in sections:
         people = working.get(section.id, [])
-        rows.append(_section_row(section, consultant, decisions[section.id], people))
+        rows.append(
+            _section_row(texts, section, consultant, section_decisions.get(section.id, {}), people)
+        )
         rows.extend(
-            item_clearance(item, consultant, records=records.get(item.id, {}), working=people)
+            item_clearance(
+                texts, item, section, consultant, sign_offs.get(item.id, {}), people, today
+            )
             for item in items.get(section.id, [])
         )
     return rows

@@ -192,9 +192,8 @@ def report(report_id: int):
     form.state.choices = [("", _("Any state"))] + [
         (state.value, str(title)) for state, title in ASSIGNMENT_STATE_TITLES.items()
     ]
-    consultants_all = assignment_services.active_consultants()
     form.consultant.choices = [("", _("Any consultant"))] + [
-        (str(user.id), user.display_name) for user in consultants_all
+        (str(user.id), user.display_name) for user in assignment_services.active_consultants()
     ]
     if not form.validate():
         # An unusable filter (say, a consultant no longer active) is dropped, but the filter
@@ -203,9 +202,10 @@ def report(report_id: int):
         form = MatrixFilterForm(formdata=None)
         form.state.choices, form.consultant.choices = choices
     page = request.args.get("page", 1, type=int)
+    today = utcnow().date()
     sections, consultants, cells = assignment_services.report_matrix(
         report.id,
-        today=utcnow().date(),
+        today=today,
         query=form.q.data or "",
         state=form.state.data or "",
         consultant_id=int(form.consultant.data) if form.consultant.data else None,
@@ -213,16 +213,38 @@ def report(report_id: int):
         page=max(page, 1),
     )
     filters = {k: v for k, v in request.args.items() if k != "page" and v}
+    # Each section's row of the grid: its assignments in column order, each with the number of
+    # empty cells before it, and the number of empty cells after the last. Most cells of a large
+    # report are empty, and the template writes each run of them at once.
+    column_of = {consultant.id: n for n, consultant in enumerate(consultants)}
+    placed: dict[int, list[tuple[int, Assignment]]] = {}
+    for (section_id, consultant_id), cell in cells.items():
+        placed.setdefault(section_id, []).append((column_of[consultant_id], cell))
+    rows = []
+    for section in sections.items:
+        row, next_column = [], 0
+        for column, cell in sorted(placed.get(section.id, []), key=lambda pair: pair[0]):
+            row.append((column - next_column, cell))
+            next_column = column + 1
+        rows.append((section, row, len(consultants) - next_column))
     return render_template(
         "reports/report.html",
         report=report,
         form=form,
         sections=sections,
         consultants=consultants,
-        cells=cells,
-        today=utcnow().date(),
+        rows=rows,
+        due_dates={cell.due_on for cell in cells.values()},
+        today=today,
         filters=filters,
         away=availability.calendar(consultants, assignments=cells.values()),
+        # Translated once per page, not once per row or cell (each `.title` translates anew).
+        state_titles={state: state.title for state in AssignmentState},
+        section_titles={state: state.title for state in SectionState},
+        # "/assignments/<id>" and "/sections/<id>" without a url_for per cell or row: the prefix,
+        # then the id.
+        assignment_prefix=url_for("assignments.assignment", assignment_id=0).removesuffix("0"),
+        section_prefix=url_for("reports.section", section_id=0).removesuffix("0"),
     )
 
 
