@@ -266,7 +266,7 @@ def active_consultants() -> list[Row]:
     choices of a consultant list them all)."""
     return list(
         db.session.execute(
-            select(User.id, User.display_name)
+            select(User.id, User.display_name_column().label("display_name"))
             .where(User.role == Role.CONSULTANT, User.active.is_(True))
             .order_by(User.display_name)
         )
@@ -332,7 +332,8 @@ def report_matrix(
             cells[(assignment.section_id, assignment.consultant_id)] = assignment
     consultants = list(
         db.session.execute(
-            select(User.id, User.display_name)
+            # An anonymised consultant keeps their column, named neutrally.
+            select(User.id, User.display_name_column().label("display_name"))
             .where(
                 User.id.in_(
                     select(Assignment.consultant_id)

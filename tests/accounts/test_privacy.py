@@ -12,6 +12,7 @@ from portal.assignments.services import accept, assign_section
 from portal.extensions import db
 from portal.models import utcnow
 from portal.reports import services as reports
+from portal.reports.models import Section
 from portal.review.models import AnnotationKind, Decision, SectionDecision
 from portal.review.services import create_annotation, submit_decision
 from tests.conftest import PASSWORD
@@ -108,9 +109,17 @@ def test_an_admin_anonymises_a_departed_consultant(app, client, auth, admin, edi
     reading = client.get(f"/sections/{section_id}/read?continue=1").get_data(as_text=True)
     assert f"Former consultant {consultant}" in reading
     assert "former-" not in reading and "Amara" not in reading
+    # So does the report's grid of sections and consultants.
+    with app.app_context():
+        report_id = db.session.get(Section, section_id).report_id
+    grid = client.get(f"/reports/{report_id}").get_data(as_text=True)
+    assert f"Former consultant {consultant}" in grid
+    assert "former-" not in grid and "Amara" not in grid
     client.post_form("/language", {"locale": "fr", "next": "/"})
     reading = client.get(f"/sections/{section_id}/read?continue=1").get_data(as_text=True)
     assert f"Ancienne ou ancien consultant {consultant}" in reading
+    grid = client.get(f"/reports/{report_id}").get_data(as_text=True)
+    assert f"Ancienne ou ancien consultant {consultant}" in grid
 
 
 def test_only_consultants_can_be_anonymised_and_not_oneself(client, auth, admin, editor):
