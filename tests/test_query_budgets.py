@@ -362,3 +362,38 @@ def test_each_main_page_reads_a_fixed_number_of_statements_within_its_budget(app
         elif len(large) > BUDGETS[name]:
             problems.append(f"{name}: {len(large)} statements, budget {BUDGETS[name]}")
     assert not problems, "\n".join(problems) + f"\nall pages (small, large): {counts}"
+
+
+def test_the_reports_list_reads_the_same_statements_for_two_reports_or_six(app, editor):
+    """The reports list counts each report's live sections in one statement (budget 4: the
+    account, unread notifications, the reports, the section counts)."""
+    from portal.accounts.models import User
+    from portal.reports import services as reports
+
+    client = app.test_client()
+    email = "editor@example.org"
+    assert client.post_form("/login", {"email": email, "password": PASSWORD}).status_code == 302
+
+    def add_reports(count: int, start: int) -> None:
+        with app.test_request_context():
+            author = db.session.get(User, editor)
+            for n in range(start, start + count):
+                report = reports.create_report(author, title_en=f"Report {n}", year=2027)
+                for m in range(n + 1):  # a different number of sections in each
+                    section = reports.create_section(author, report, title_en=f"S{n}-{m}")
+                    if m == 1:
+                        reports.set_section_archived(author, section, True)  # not counted
+            db.session.commit()
+
+    counts = []
+    for count, start in ((2, 0), (4, 2)):
+        add_reports(count, start)
+        client.get("/reports")
+        statements, html = counted_get(app, client, "/reports")
+        counts.append(len(statements))
+        for n in range(start + count):
+            assert f"Report {n}<" in html
+    assert counts[0] == counts[1] <= 4, counts
+    # Report 3 has four sections, one archived: three are counted.
+    row = re.search(r"Report 3</a></th>\s*<td>2027</td>\s*<td>(\d+)</td>", html)
+    assert row is not None and row.group(1) == "3"

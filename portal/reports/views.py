@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
 from markupsafe import Markup
+from sqlalchemy import func
 from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import Role
@@ -113,7 +114,20 @@ def index():
     reports = db.session.scalars(
         db.select(Report).where(Report.status == status).order_by(Report.year.desc(), Report.id)
     ).all()
-    return render_template("reports/index.html", reports=reports, show=status.value)
+    # Live sections per report, counted in one statement (not by loading each report's sections).
+    section_counts = dict(
+        db.session.execute(
+            db.select(Section.report_id, func.count())
+            .where(
+                Section.report_id.in_([report.id for report in reports]),
+                Section.archived_at.is_(None),
+            )
+            .group_by(Section.report_id)
+        ).all()
+    )
+    return render_template(
+        "reports/index.html", reports=reports, section_counts=section_counts, show=status.value
+    )
 
 
 @bp.route("/reports/new", methods=["GET", "POST"])
