@@ -35,11 +35,12 @@ BUDGETS = {
     # they name; the latest version; decisions with their versions and consultants; items with
     # versions and consents.
     "section page": 17,
-    # + the section and its report; the consultant's assignment (read four times: by the loader,
-    # the page and two permission checks); the latest version and all versions; a page of
-    # annotations with authors and anchored versions (counted only when there is more than one
-    # page), the orphaned ones, their replies; items with versions and consents.
-    "big section reading page": 18,
+    # + the section and its report; the consultant's assignment (once: the loader, the page and
+    # two permission checks ask, the session answers after the first); the latest version and
+    # all versions; a page of annotations with authors and anchored versions (counted only when
+    # there is more than one page), the orphaned ones, their replies; items with versions and
+    # consents.
+    "big section reading page": 14,
     # + the report; a page of annotations (with authors and sections) and its count; consultants
     # (filter); sections (filter).
     "annotations list": 7,

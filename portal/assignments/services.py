@@ -9,7 +9,7 @@ import re
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Row, case, func, select
+from sqlalchemy import Row, case, func, inspect, select
 from sqlalchemy.orm import joinedload, load_only
 
 from portal.accounts.models import Role, User
@@ -251,13 +251,35 @@ def consultant_assignments_query(consultant: User):
     )
 
 
-def reading_assignment(user: User, section: Section) -> Assignment | None:
-    """The assignment that lets this consultant read the section, if any (security.md Z3)."""
+def assignment_of(user: User, section: Section) -> Assignment | None:
+    """This person's assignment to the section, if any (one per pair: a unique constraint).
+
+    A page asks several times (the loader, the permission checks, the page itself): the
+    session keeps the row it found and answers later asks with it (reloaded if a commit
+    expired it). Only found rows are kept, so an assignment made later in the same session
+    is still found, and one whose row is gone (rolled back) is asked for again.
+    Assignments are never deleted.
+    """
+    known = db.session.info.setdefault("assignments", {})
+    key = (user.id, section.id)
+    kept = known.get(key)  # held here: the identity map alone would let it go
+    if kept is not None and (identity := inspect(kept).identity) is not None:
+        assignment = db.session.get(Assignment, identity)
+        if assignment is not None:
+            return assignment
     assignment = db.session.scalar(
         select(Assignment).where(
             Assignment.section_id == section.id, Assignment.consultant_id == user.id
         )
     )
+    if assignment is not None:
+        known[key] = assignment
+    return assignment
+
+
+def reading_assignment(user: User, section: Section) -> Assignment | None:
+    """The assignment that lets this consultant read the section, if any (security.md Z3)."""
+    assignment = assignment_of(user, section)
     return assignment if assignment is not None and assignment.lets_read() else None
 
 

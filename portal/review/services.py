@@ -9,6 +9,7 @@ from sqlalchemy.orm import aliased, selectinload
 
 from portal.accounts.models import User
 from portal.assignments.models import Assignment, AssignmentState
+from portal.assignments.services import assignment_of
 from portal.audit.services import record
 from portal.documents import anchoring
 from portal.documents.rendering import RenderedDocument, render_markdown
@@ -62,11 +63,7 @@ def _block_at(rendered: RenderedDocument, offset: int) -> str | None:
 
 
 def _assignment(user: User, section: Section) -> Assignment | None:
-    return db.session.scalar(
-        select(Assignment).where(
-            Assignment.section_id == section.id, Assignment.consultant_id == user.id
-        )
-    )
+    return assignment_of(user, section)
 
 
 # Permissions ---------------------------------------------------------------------------------

@@ -664,3 +664,37 @@ def test_an_overdue_assignment_gets_a_date_that_is_not_in_the_past(ctx):
         )
     services.answer_extension(ctx.editor, assignment, grant=True, new_due_on=later, today=later)
     assert assignment.due_on == later
+
+
+def test_a_persons_assignment_is_read_once_per_session_and_stays_current(ctx):
+    assert services.assignment_of(ctx.amara, ctx.section) is None
+    assignment = offer(ctx)  # made after a look that found nothing: still found
+    assert services.assignment_of(ctx.amara, ctx.section) is assignment
+    with QueryCounter(db.engine) as counter:
+        assert services.assignment_of(ctx.amara, ctx.section) is assignment
+        assert services.reading_assignment(ctx.amara, ctx.section) is assignment
+    assert counter.statements == []  # the session's identity map answered
+    services.accept(ctx.amara, assignment)
+    db.session.commit()  # expires the row: the next ask reloads it by its key
+    with QueryCounter(db.engine) as counter:
+        assert services.assignment_of(ctx.amara, ctx.section).state is AssignmentState.ACCEPTED
+    # (The person and section were expired too and reload themselves.)
+    reads = [sql for sql in counter.statements if "FROM assignments" in sql]
+    assert len(reads) == 1 and "WHERE assignments.id =" in reads[0]
+    # Another person, or the same person on another section, is their own question.
+    assert services.assignment_of(ctx.river, ctx.section) is None
+    other = reports.create_section(ctx.editor, ctx.report, title_en="Other")
+    db.session.commit()
+    assert services.assignment_of(ctx.amara, other) is None
+
+
+def test_an_assignment_rolled_back_is_not_remembered(ctx):
+    section = reports.create_section(ctx.editor, ctx.report, title_en="Other")
+    db.session.commit()
+    services.assign_section(
+        ctx.editor, section, ctx.river, due_on=TODAY + timedelta(days=3), today=TODAY
+    )
+    db.session.flush()
+    assert services.assignment_of(ctx.river, section) is not None
+    db.session.rollback()
+    assert services.assignment_of(ctx.river, section) is None
