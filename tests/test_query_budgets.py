@@ -50,10 +50,10 @@ BUDGETS = {
     "clearance report": 9,
     # + a page of notifications and its count.
     "notifications": 4,
-    # + the item; its section (twice: the loader's is not kept); versions and their one other
-    # author; sign-offs with versions, consultants, checklist answers and criteria; consents;
-    # regions with their authors.
-    "photo item page": 15,
+    # + the item with its section (one statement: the permission check reuses it); versions and
+    # their one other author; sign-offs with versions, consultants, checklist answers and
+    # criteria; consents; regions with their authors.
+    "photo item page": 13,
     # + a page of records (with assignment, section, report, consultant) and its count; approvers;
     # questioners; consultants with records (filter); reports (filter).
     "time review": 8,

@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
+from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import Role
 from portal.documents.rendering import render_markdown
@@ -63,7 +64,8 @@ IMAGE_MESSAGES = {
 
 def get_item(item_id: int) -> MediaItem:
     """An item the current person may see: editors any, consultants on sections they read."""
-    item = db.session.get(MediaItem, item_id)
+    # With its section, which the permission check reads next (from the session, not again).
+    item = db.session.get(MediaItem, item_id, options=[joinedload(MediaItem.section)])
     if item is None:
         abort(404)
     get_section(item.section_id)  # 404 for a consultant the section is not offered to
