@@ -9,10 +9,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cache
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Row, exists, func, select, update
+from sqlalchemy import Row, bindparam, exists, func, select, update
 from sqlalchemy.orm import Bundle, selectinload
 
 from portal.accounts.models import User
@@ -654,14 +655,13 @@ def working_consultants_of(section_ids: list[int]) -> dict[int, list[User]]:
     return working
 
 
-def review_queue(consultant: User) -> list[tuple[Row, Row, bool]]:
-    """Items waiting for this consultant's decision: each with its latest version and whether
-    they are asked again (because they decided on an earlier version).
+@cache
+def _review_queue_statement():
+    """The live items on the sections a consultant (the `consultant_id` parameter) works on,
+    each with only its latest version and only what the dashboard names them by.
 
-    Plain rows, not ORM objects, for the dashboard: `item` has the item's `id`, `kind` and its
-    section's titles (`section_title_en`, `section_title_fr`); `version` has the version's `id`,
-    titles, captions and content notes.
-    """
+    Built once: assembling it costs more than running it (the database's plan and SQLAlchemy's
+    compiled form are cached, the Python statement is not)."""
     item = Bundle(
         "item",
         MediaItem.id,
@@ -679,13 +679,11 @@ def review_queue(consultant: User) -> list[tuple[Row, Row, bool]]:
         MediaVersion.content_note_en,
         MediaVersion.content_note_fr,
     )
-    later = MediaVersion.__table__.alias()  # a table alias: much cheaper to build than aliased()
+    later = MediaVersion.__table__.alias()
     latest_number = (
         select(func.max(later.c.number)).where(later.c.item_id == MediaItem.id).scalar_subquery()
     )
-    # The live items on the sections the consultant works on, each with only its latest version,
-    # and only what the dashboard names them by.
-    rows = db.session.execute(
+    return (
         select(item, version)
         .join_from(
             MediaItem,
@@ -696,11 +694,22 @@ def review_queue(consultant: User) -> list[tuple[Row, Row, bool]]:
         .join(
             Assignment,
             (Assignment.section_id == MediaItem.section_id)
-            & (Assignment.consultant_id == consultant.id),
+            & (Assignment.consultant_id == bindparam("consultant_id")),
         )
         .where(Assignment.state.in_(WORKING_STATES), MediaItem.archived_at.is_(None))
         .order_by(MediaItem.section_id, MediaItem.kind, MediaItem.id)
-    ).all()
+    )
+
+
+def review_queue(consultant: User) -> list[tuple[Row, Row, bool]]:
+    """Items waiting for this consultant's decision: each with its latest version and whether
+    they are asked again (because they decided on an earlier version).
+
+    Plain rows, not ORM objects, for the dashboard: `item` has the item's `id`, `kind` and its
+    section's titles (`section_title_en`, `section_title_fr`); `version` has the version's `id`,
+    titles, captions and content notes.
+    """
+    rows = db.session.execute(_review_queue_statement(), {"consultant_id": consultant.id}).all()
     # The consultant's own latest record on each item, read in one query for all of them.
     mine_on: dict[int, tuple[SignOffDecision, int]] = {}
     if rows:
