@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from functools import cache
+
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import Row, func, literal, select, tuple_
+from sqlalchemy import Row, Select, bindparam, func, literal, select, tuple_
 from sqlalchemy.orm import aliased, selectinload
 
 from portal.accounts.models import User
@@ -95,10 +98,17 @@ def can_resolve(user: User, annotation: Annotation) -> bool:
 COMMENTS_PER_PAGE = 50
 
 
-def _visible_annotations_stmt(user: User, section: Section):
-    """The reading page's columns of each annotation this person may see, in text order."""
+@cache
+def _reading_statements(locale: str, own_only: bool) -> tuple[Select, Select, Select]:
+    """The reading page's statements: every visible annotation, the orphans, and the anchored
+    ones in some languages (the `languages` parameter), each in text order, for the
+    `section_id` parameter (and the `author_id` one when a person sees only their own).
+
+    Built once per locale (the neutral name of an anonymised author is in its words) and case:
+    assembling them costs more than running them. Call it in a request in `locale`.
+    """
     anchored = aliased(SectionVersion)
-    stmt = (
+    base = (
         select(
             Annotation.id,
             Annotation.kind,
@@ -116,14 +126,28 @@ def _visible_annotations_stmt(user: User, section: Section):
         )
         .join(User, User.id == Annotation.author_id)
         .join(anchored, anchored.id == Annotation.anchored_version_id)
-        .where(Annotation.section_id == section.id)
+        .where(Annotation.section_id == bindparam("section_id"))
         .order_by(Annotation.language, Annotation.pos_start, Annotation.id)
     )
+    if own_only:
+        base = base.where(Annotation.author_id == bindparam("author_id"))
+    orphans = base.where(Annotation.anchor_method == AnchorMethod.ORPHAN)
+    listed = base.where(
+        Annotation.language.in_(bindparam("languages", expanding=True)),
+        Annotation.anchor_method != AnchorMethod.ORPHAN,
+    )
+    return base, orphans, listed
+
+
+def _reading_query(user: User, section: Section) -> tuple[tuple[Select, Select, Select], dict]:
+    """`_reading_statements` for this person and section, with their parameters."""
     # The same rule as `can_see`: a consultant who has not accepted (or no longer works on) the
     # section, or whose section is under independent review, sees only their own annotations.
-    if not is_editorial(user) and (section.independent_review or not can_work_on(user, section)):
-        stmt = stmt.where(Annotation.author_id == user.id)
-    return stmt
+    own_only = not is_editorial(user) and (
+        section.independent_review or not can_work_on(user, section)
+    )
+    params = {"section_id": section.id} | ({"author_id": user.id} if own_only else {})
+    return _reading_statements(str(get_locale() or "en"), own_only), params
 
 
 def visible_annotations(user: User, section: Section) -> list[Row]:
@@ -133,7 +157,8 @@ def visible_annotations(user: User, section: Section) -> list[Row]:
     pos_start, pos_end, anchored_version_id, anchored_number, anchor_method, is_orphan, body,
     state and author_name.
     """
-    return list(db.session.execute(_visible_annotations_stmt(user, section)))
+    (base, _orphans, _listed), params = _reading_query(user, section)
+    return list(db.session.execute(base, params))
 
 
 class AnnotationPage(Pagination):
@@ -141,13 +166,14 @@ class AnnotationPage(Pagination):
 
     def _query_items(self) -> list[Row]:
         stmt = self._query_args["stmt"].limit(self.per_page).offset(self._query_offset)
-        return list(db.session.execute(stmt))
+        return list(db.session.execute(stmt, self._query_args["params"]))
 
     def _query_count(self) -> int:
         if self.page == 1 and len(self.items) < self.per_page:
             return len(self.items)  # all of them are on this page: no need to count
         sub = self._query_args["stmt"].order_by(None).subquery()
-        return db.session.scalar(select(func.count()).select_from(sub)) or 0
+        count = db.session.scalar(select(func.count()).select_from(sub), self._query_args["params"])
+        return count or 0
 
 
 def reading_comments(
@@ -165,18 +191,15 @@ def reading_comments(
     lists it, when it is listed at all. Rows as `visible_annotations` gives them.
     """
     per_page = per_page or COMMENTS_PER_PAGE
-    visible = _visible_annotations_stmt(user, section)
-    orphans = list(
-        db.session.execute(visible.where(Annotation.anchor_method == AnchorMethod.ORPHAN))
-    )
-    stmt = visible.where(
-        Annotation.language.in_(languages), Annotation.anchor_method != AnchorMethod.ORPHAN
-    )
+    (_base, orphans_stmt, stmt), params = _reading_query(user, section)
+    orphans = list(db.session.execute(orphans_stmt, params))
+    params = params | {"languages": list(languages)}
     if around is not None:
         target = db.session.execute(
             stmt.with_only_columns(Annotation.language, Annotation.pos_start).where(
                 Annotation.id == around
-            )
+            ),
+            params,
         ).first()
         if target is not None:
             before = stmt.with_only_columns(Annotation.id).where(
@@ -184,10 +207,11 @@ def reading_comments(
                 < tuple_(literal(target.language), literal(target.pos_start), literal(around))
             )
             count = db.session.scalar(
-                select(func.count()).select_from(before.order_by(None).subquery())
+                select(func.count()).select_from(before.order_by(None).subquery()), params
             )
             page = (count or 0) // per_page + 1
-    args = {"per_page": per_page, "max_per_page": None, "error_out": False, "stmt": stmt}
+    args = {"per_page": per_page, "max_per_page": None, "error_out": False}
+    args |= {"stmt": stmt, "params": params}
     result = AnnotationPage(page=max(page, 1), **args)
     if not result.items and result.page > 1 and result.pages:
         # Past the last page (the list shrank, or a hand-typed number): show the last one.
