@@ -907,14 +907,6 @@ class _ClearanceTexts:
             "%(name)s decided on version %(number)d; a newer version waits for them."
         )
         self.waiting = gettext("Waiting for a decision from %(name)s.")
-        self.former_consultant = gettext("Former consultant %(number)d")
-
-    def name(self, row: Row) -> str:
-        """A consultant's display name from a plain row (consultant_id, display_name and
-        anonymised_at), as User.display_name words it: anonymised people are named neutrally."""
-        if row.anonymised_at is not None:
-            return self.former_consultant % {"number": row.consultant_id}
-        return row.display_name
 
 
 def _clearance_sections(report: Report, consultant: User | None) -> list[Row]:
@@ -1009,7 +1001,7 @@ def _clearance_items(section_ids: list[int]) -> dict[int, list[ClearanceItem]]:
 
 
 def _latest_decisions(
-    texts: _ClearanceTexts, owner_ids: list[int], *, model, owner, version, titles: dict
+    owner_ids: list[int], *, model, owner, version, titles: dict
 ) -> dict[int, dict[int, ClearanceDecision]]:
     """Each consultant's latest decision (owner id -> consultant id -> decision, in the order of
     their first one) on these sections (model SectionDecision, owner SectionDecision.section_id,
@@ -1022,8 +1014,7 @@ def _latest_decisions(
             owner.label("owner_id"),
             model.id,
             model.consultant_id,
-            User.display_name,
-            User.anonymised_at,
+            User.display_name_column().label("display_name"),
             model.version_id,
             version.number,
             model.decision,
@@ -1040,7 +1031,7 @@ def _latest_decisions(
             consultant_id: ClearanceDecision(
                 id=row.id,
                 consultant_id=consultant_id,
-                consultant_name=texts.name(row),
+                consultant_name=row.display_name,
                 version_id=row.version_id,
                 version_number=row.number,
                 decision=row.decision,
@@ -1053,9 +1044,7 @@ def _latest_decisions(
     }
 
 
-def _working_consultant_names(
-    texts: _ClearanceTexts, section_ids: list[int]
-) -> dict[int, list[tuple[int, str]]]:
+def _working_consultant_names(section_ids: list[int]) -> dict[int, list[tuple[int, str]]]:
     """Consultants at work on each section (section id -> their ids and display names): their
     word is expected on the section and its items."""
     working: dict[int, list[tuple[int, str]]] = {}
@@ -1065,15 +1054,14 @@ def _working_consultant_names(
         select(
             Assignment.section_id,
             User.id.label("consultant_id"),
-            User.display_name,
-            User.anonymised_at,
+            User.display_name_column().label("display_name"),
         )
         .select_from(User)
         .join(Assignment, Assignment.consultant_id == User.id)
         .where(Assignment.section_id.in_(section_ids), Assignment.state.in_(WORKING_STATES))
         .order_by(Assignment.offered_at)
     ):
-        working.setdefault(row.section_id, []).append((row.consultant_id, texts.name(row)))
+        working.setdefault(row.section_id, []).append((row.consultant_id, row.display_name))
     return working
 
 
@@ -1209,17 +1197,15 @@ def clearance(report: Report, consultant: User | None = None) -> list[ClearanceR
     sections = _clearance_sections(report, consultant)
     ids = [section.id for section in sections]
     section_decisions = _latest_decisions(
-        texts,
         ids,
         model=SectionDecision,
         owner=SectionDecision.section_id,
         version=SectionVersion,
         titles=texts.section_decisions,
     )
-    working = _working_consultant_names(texts, ids)
+    working = _working_consultant_names(ids)
     items = _clearance_items(ids)
     sign_offs = _latest_decisions(
-        texts,
         [item.id for section_items in items.values() for item in section_items],
         model=SignOff,
         owner=SignOff.item_id,
