@@ -621,38 +621,24 @@ class ItemDecisions:
 
 def item_decisions(item: MediaItem, records: dict[int, SignOff] | None = None) -> ItemDecisions:
     """Current and stale decisions; `records` is `latest_records(item)` if the caller has it."""
-    latest = item.latest
-    result = ItemDecisions()
     if records is None:
         records = latest_records(item)
-    for row in records.values():
+    latest = item.latest
+    return ItemDecisions(*_split_decisions(records, latest.id if latest else None))
+
+
+def _split_decisions(newest: dict, latest_version_id: int | None) -> tuple[list, list]:
+    """Each consultant's latest decision (consultant id -> a SignOff or ClearanceDecision),
+    split into current ones (on the latest version) and stale ones; withdrawals are neither."""
+    current, stale = [], []
+    for row in newest.values():
         if row.decision is SignOffDecision.WITHDRAWN:
             continue
-        if latest is not None and row.version_id == latest.id:
-            result.current.append(row)
+        if latest_version_id is not None and row.version_id == latest_version_id:
+            current.append(row)
         else:
-            result.stale.append(row)
-    return result
-
-
-def working_consultants(section: Section) -> list[User]:
-    """Consultants currently working on the section (their word is expected on its items)."""
-    return working_consultants_of([section.id]).get(section.id, [])
-
-
-def working_consultants_of(section_ids: list[int]) -> dict[int, list[User]]:
-    """`working_consultants` of several sections (section id -> consultants), in one query."""
-    working: dict[int, list[User]] = {}
-    if not section_ids:
-        return working
-    for section_id, user in db.session.execute(
-        select(Assignment.section_id, User)
-        .join(Assignment, Assignment.consultant_id == User.id)
-        .where(Assignment.section_id.in_(section_ids), Assignment.state.in_(WORKING_STATES))
-        .order_by(Assignment.offered_at)
-    ):
-        working.setdefault(section_id, []).append(user)
-    return working
+            stale.append(row)
+    return current, stale
 
 
 @cache
@@ -1063,21 +1049,6 @@ def _working_consultant_names(section_ids: list[int]) -> dict[int, list[tuple[in
     ):
         working.setdefault(row.section_id, []).append((row.consultant_id, row.display_name))
     return working
-
-
-def _split_decisions(
-    newest: dict[int, ClearanceDecision], latest_version_id: int | None
-) -> tuple[list[ClearanceDecision], list[ClearanceDecision]]:
-    """Current decisions (on the latest version) and stale ones; withdrawals are neither."""
-    current, stale = [], []
-    for row in newest.values():
-        if row.decision is SignOffDecision.WITHDRAWN:
-            continue
-        if latest_version_id is not None and row.version_id == latest_version_id:
-            current.append(row)
-        else:
-            stale.append(row)
-    return current, stale
 
 
 def _waiting_blockers(
