@@ -21,6 +21,7 @@ from portal.extensions import db
 from portal.models import utcnow
 from portal.reports.models import EDITORIAL_ROLES, Section
 from portal.security import roles
+from portal.urls import link_prefix
 
 PER_PAGE = 20
 
@@ -90,8 +91,8 @@ def dashboard():
         kind_titles={kind: kind.title for kind in ItemKind},
         state_titles={state: state.title for state in AssignmentState},
         # "/items/<id>" and "/assignments/<id>" without a url_for per row: the prefix, then the id.
-        item_prefix=url_for("media.item", item_id=0).removesuffix("0"),
-        assignment_prefix=url_for("assignments.assignment", assignment_id=0).removesuffix("0"),
+        item_prefix=link_prefix("media.item", "item_id"),
+        assignment_prefix=link_prefix("assignments.assignment", "assignment_id"),
     )
 
 

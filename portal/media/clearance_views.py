@@ -19,6 +19,7 @@ from portal.media.models import ConsentState, ItemKind
 from portal.reports.models import EDITORIAL_ROLES
 from portal.reports.views import get_report
 from portal.security import roles
+from portal.urls import link_prefix
 
 
 def _consultant_filter() -> User | None:
@@ -74,8 +75,8 @@ def clearance(report_id: int):
         kind_titles={kind: kind.title for kind in ItemKind},
         consent_titles={state: state.title for state in ConsentState},
         messages=_row_messages(rows),
-        section_prefix=url_for("reports.section", section_id=0).removesuffix("0"),
-        item_prefix=url_for("media.item", item_id=0).removesuffix("0"),
+        section_prefix=link_prefix("reports.section", "section_id"),
+        item_prefix=link_prefix("media.item", "item_id"),
         warning_icon=url_for("static", filename="vendor/uswds/img/usa-icons/warning.svg"),
     )
 

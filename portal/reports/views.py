@@ -42,6 +42,7 @@ from portal.reports.models import (
     SectionVersion,
 )
 from portal.security import roles
+from portal.urls import link_prefix
 
 EDITORIAL = tuple(EDITORIAL_ROLES)
 IMPORT_MESSAGES = {
@@ -257,8 +258,8 @@ def report(report_id: int):
         section_titles={state: state.title for state in SectionState},
         # "/assignments/<id>" and "/sections/<id>" without a url_for per cell or row: the prefix,
         # then the id.
-        assignment_prefix=url_for("assignments.assignment", assignment_id=0).removesuffix("0"),
-        section_prefix=url_for("reports.section", section_id=0).removesuffix("0"),
+        assignment_prefix=link_prefix("assignments.assignment", "assignment_id"),
+        section_prefix=link_prefix("reports.section", "section_id"),
     )
 
 
@@ -677,7 +678,7 @@ def _render_version(section: Section, version: SectionVersion | None):
         kind_titles={kind: kind.title for kind in AnnotationKind},
         state_titles={state: state.title for state in AnnotationState},
         # "/annotations/<id>" without a url_for per comment: the prefix, then the id.
-        thread_prefix=url_for("review.thread", annotation_id=0).removesuffix("0"),
+        thread_prefix=link_prefix("review.thread", "annotation_id"),
         media_items=media_services.items_of(section),
     )
 
