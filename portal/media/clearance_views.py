@@ -42,19 +42,17 @@ def _consultants() -> list[User]:
 
 
 def _row_messages(rows: list[services.ClearanceRow]) -> dict:
-    """The table's messages with a number or a date, translated once (Markup, as the template's
-    own _() gives): "Version N" and "version N" for each number shown, "until %(date)s" to format
-    per row."""
-    version, decided_on, until = (
+    """The table's messages with a number, translated once (Markup, as the template's own _()
+    gives): "Version N" and "version N" for each number shown."""
+    version, decided_on = (
         Markup(text)  # noqa: S704  (translations)
-        for text in (_("Version %(number)d"), _("version %(number)d"), _("until %(date)s"))
+        for text in (_("Version %(number)d"), _("version %(number)d"))
     )
     numbers = {row.version_number for row in rows if row.version_number is not None}
     numbers |= {decision.version_number for row in rows for decision in row.decisions}
     return {
         "version": {number: version % {"number": number} for number in numbers},
         "decided_on": {number: decided_on % {"number": number} for number in numbers},
-        "until": until,
     }
 
 
@@ -73,11 +71,15 @@ def clearance(report_id: int):
         cleared=sum(1 for row in rows if row.cleared),
         # Hundreds of rows: titles and messages translated once, links built from a prefix.
         kind_titles={kind: kind.title for kind in ItemKind},
-        consent_titles={state: state.title for state in ConsentState},
         messages=_row_messages(rows),
+        # What the consent_state macro would resolve on every row.
+        consent_once={
+            "titles": {state: state.title for state in ConsentState},
+            "icon": url_for("static", filename="vendor/uswds/img/usa-icons/warning.svg"),
+            "until": Markup(_("until %(date)s")),  # noqa: S704  (a translation)
+        },
         section_prefix=link_prefix("reports.section", "section_id"),
         item_prefix=link_prefix("media.item", "item_id"),
-        warning_icon=url_for("static", filename="vendor/uswds/img/usa-icons/warning.svg"),
     )
 
 
